@@ -1,0 +1,178 @@
+//! Opening the layers and the target on the mount thread, and the checks that need them open.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::{fstat, Mode};
+
+use crate::error::{Error, ErrorCode};
+use crate::request::{MountRequest, Role};
+
+/// One opened directory with the identity the checks compare.
+pub struct Opened {
+  pub role: Role,
+  pub fd: OwnedFd,
+  pub dev: u64,
+  pub ino: u64,
+}
+
+/// How a layer is opened: `O_PATH` where the kernel takes such descriptors as layers,
+/// `O_RDONLY` otherwise. Both refuse a symlink as the last component and a non-directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+  Path,
+  ReadOnly,
+}
+
+/// Opens `path` as a directory for `role`, not following a final symlink.
+pub fn open_dir(path: &Path, role: Role, mode: OpenMode) -> Result<Opened, Error> {
+  let access = match mode {
+    OpenMode::Path => OFlag::O_PATH,
+    OpenMode::ReadOnly => OFlag::O_RDONLY,
+  };
+  let flags = access | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+  let fd = open(path, flags, Mode::empty()).map_err(|e| open_error(e, path, role))?;
+  let st = fstat(&fd).map_err(|e| Error::sys(e, "fstat", Some(path), &role.to_string()))?;
+  Ok(Opened { role, fd, dev: st.st_dev, ino: st.st_ino })
+}
+
+fn open_error(errno: Errno, path: &Path, role: Role) -> Error {
+  let what = match errno {
+    // O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR or ELOOP.
+    Errno::ENOTDIR | Errno::ELOOP if is_symlink(path) => format!("{role} is a symlink"),
+    Errno::ENOTDIR => format!("{role} is not a directory"),
+    Errno::ENOENT => format!("{role} does not exist"),
+    _ => format!("opening {role}"),
+  };
+  Error::sys(errno, "open", Some(path), &what)
+}
+
+fn is_symlink(path: &Path) -> bool {
+  std::fs::symlink_metadata(path).map(|m| m.file_type().is_symlink()).unwrap_or(false)
+}
+
+/// Whether the directory open at `fd` is the root of a mount.
+pub fn is_mount_root<Fd: AsFd>(fd: Fd) -> Result<bool, Error> {
+  // SAFETY: statx writes into the zeroed buffer we own; an empty path with
+  // AT_EMPTY_PATH stats the descriptor itself.
+  let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+  let rc = unsafe {
+    libc::statx(
+      fd.as_fd().as_raw_fd(),
+      c"".as_ptr(),
+      libc::AT_EMPTY_PATH,
+      libc::STATX_BASIC_STATS,
+      &mut stx,
+    )
+  };
+  if rc != 0 {
+    return Err(Error::sys(Errno::last(), "statx", None, "is the target a mount point"));
+  }
+  let mask = libc::STATX_ATTR_MOUNT_ROOT as u64;
+  Ok(stx.stx_attributes_mask & mask != 0 && stx.stx_attributes & mask != 0)
+}
+
+/// Every directory of a request, opened, with the target last.
+pub struct OpenedRequest {
+  pub layers: Vec<Opened>,
+  pub target: Opened,
+}
+
+/// Opens every layer and the target of `req` (relative paths against the thread's
+/// working directory) and runs the checks that need them open.
+pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest, Error> {
+  let mut layers = Vec::with_capacity(req.lower.len() + req.data_layers.len() + 2);
+  for (role, path) in req.roles() {
+    layers.push(open_dir(path, role, mode)?);
+  }
+  let target = open_dir(&req.target, Role::Target, OpenMode::Path)?;
+
+  if !req.allow_stacking && is_mount_root(&target.fd)? {
+    return Err(Error::refused(
+      ErrorCode::TargetIsMountPoint,
+      Some(&req.target),
+      format!(
+        "target '{}' is already a mount point; pass allowStacking to mount on top of it",
+        req.target.display()
+      ),
+    ));
+  }
+  if let Some(layer) = layers.iter().find(|l| (l.dev, l.ino) == (target.dev, target.ino)) {
+    return Err(Error::refused(
+      ErrorCode::InvalidRequest,
+      Some(&req.target),
+      format!("{} is the target '{}' itself", layer.role, req.target.display()),
+    ));
+  }
+  check_upper_and_work(req, &layers)?;
+  Ok(OpenedRequest { layers, target })
+}
+
+/// Upper and work must be two distinct directories on one filesystem.
+fn check_upper_and_work(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
+  let find = |role: Role| layers.iter().find(|l| l.role == role);
+  let (Some(upper), Some(work)) = (find(Role::Upper), find(Role::Work)) else {
+    return Ok(());
+  };
+  let work_path = req.work.as_deref();
+  if (upper.dev, upper.ino) == (work.dev, work.ino) {
+    let msg = "upperdir and workdir are the same directory".to_string();
+    return Err(Error::refused(ErrorCode::InvalidRequest, work_path, msg));
+  }
+  if upper.dev != work.dev {
+    let msg = format!(
+      "workdir '{}' is on another filesystem than upperdir '{}' (devices {} and {})",
+      work_path.unwrap_or(Path::new("")).display(),
+      req.upper.as_deref().unwrap_or(Path::new("")).display(),
+      work.dev,
+      upper.dev
+    );
+    return Err(Error::refused(ErrorCode::InvalidRequest, work_path, msg));
+  }
+  Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ovl-layers-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+  }
+
+  #[test]
+  fn open_dir_names_what_is_wrong() {
+    let dir = scratch("open");
+    std::fs::write(dir.join("file"), b"x").unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("link")).unwrap();
+
+    let missing = open_dir(&dir.join("missing"), Role::Lower(0), OpenMode::Path).err().unwrap();
+    assert_eq!(missing.errno, Some(Errno::ENOENT));
+    assert!(missing.message.contains("lowerdir 0 does not exist"), "{}", missing.message);
+
+    let file = open_dir(&dir.join("file"), Role::Upper, OpenMode::Path).err().unwrap();
+    assert_eq!(file.errno, Some(Errno::ENOTDIR));
+    assert!(file.message.contains("upperdir is not a directory"), "{}", file.message);
+
+    let link = open_dir(&dir.join("link"), Role::Lower(2), OpenMode::ReadOnly).err().unwrap();
+    assert!(link.message.contains("lowerdir 2 is a symlink"), "{}", link.message);
+
+    assert!(open_dir(&dir, Role::Work, OpenMode::ReadOnly).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+
+  #[test]
+  fn root_is_a_mount_root_and_a_plain_directory_is_not() {
+    let root = open_dir(Path::new("/"), Role::Target, OpenMode::Path).unwrap();
+    assert!(is_mount_root(&root.fd).unwrap());
+    let dir = scratch("mountroot");
+    let plain = open_dir(&dir, Role::Target, OpenMode::Path).unwrap();
+    assert!(!is_mount_root(&plain.fd).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+}

@@ -1,0 +1,89 @@
+//! Mounting one planned request on the calling mount thread.
+
+
+use crate::error::{Error, ErrorCode};
+use crate::fs_state;
+use crate::layers::{open_dir, open_request, OpenMode};
+use crate::legacy::{mount_procfd, mount_with_data};
+use crate::limits::MAX_LOWER_LAYERS;
+use crate::new_api::mount_new_api;
+use crate::probe::{features, Features};
+use crate::request::{MountRequest, Role, Strategy};
+
+/// Mounts `req` from the calling thread, which must be free to take a private fs state
+/// (a mount thread of the [`crate::pool::Pool`], or one made for the purpose).
+///
+/// On any failure nothing is mounted and every descriptor taken is closed. The thread's
+/// working directory is left at `/` afterwards, so that it pins no filesystem.
+pub fn mount(req: &MountRequest) -> Result<(), Error> {
+  fs_state::make_private()?;
+  let result = mount_here(req, features());
+  fs_state::leave();
+  result
+}
+
+fn mount_here(req: &MountRequest, features: &Features) -> Result<(), Error> {
+  check_request(req)?;
+  check_supported(req.strategy, features)?;
+
+  if let Some(cwd) = &req.cwd {
+    let dir = open_dir(cwd, Role::Target, OpenMode::Path).map_err(|mut e| {
+      e.message = format!("{} (the layers' common directory)", e.message);
+      e
+    })?;
+    fs_state::enter(&dir.fd, "entering the layers' common directory")?;
+  }
+
+  let mode = match req.strategy {
+    Strategy::Fd if !features.o_path_fds => OpenMode::ReadOnly,
+    _ => OpenMode::Path,
+  };
+  let opened = open_request(req, mode)?;
+  match req.strategy {
+    Strategy::Absolute | Strategy::Relative => mount_with_data(req, &opened),
+    Strategy::ProcFd => mount_procfd(req, &opened),
+    Strategy::LowerdirPlus | Strategy::Fd => mount_new_api(req, &opened),
+  }
+}
+
+/// The checks that need no syscall. The planner makes them too; they are repeated here so
+/// that no caller of the core can get past them.
+fn check_request(req: &MountRequest) -> Result<(), Error> {
+  let layers = req.lower.len() + req.data_layers.len();
+  if layers > MAX_LOWER_LAYERS {
+    let msg = format!("{layers} lower layers, more than the kernel's limit of {MAX_LOWER_LAYERS}");
+    return Err(Error::refused(ErrorCode::TooManyLayers, None, msg));
+  }
+  if req.lower.is_empty() {
+    let msg = "at least one lower layer is needed".to_string();
+    return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
+  }
+  if req.upper.is_some() != req.work.is_some() {
+    let msg = "upperdir and workdir go together: give both or neither".to_string();
+    return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
+  }
+  if !req.target.is_absolute() {
+    let msg = format!("target '{}' is not an absolute path", req.target.display());
+    return Err(Error::refused(ErrorCode::InvalidRequest, Some(&req.target), msg));
+  }
+  if req.cwd.is_none() && req.roles().iter().any(|(_, p)| !p.is_absolute()) {
+    let msg = "relative layer paths need the directory they are relative to".to_string();
+    return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
+  }
+  Ok(())
+}
+
+/// Refuses a strategy the running kernel lacks: forcing one never falls back silently.
+pub fn check_supported(strategy: Strategy, features: &Features) -> Result<(), Error> {
+  let missing = match strategy {
+    Strategy::Fd if !features.fd_layers => "file-descriptor layers (Linux 6.13+)",
+    Strategy::LowerdirPlus if !features.lowerdir_plus => "fsconfig lowerdir+ (Linux 6.8+)",
+    _ => return Ok(()),
+  };
+  let msg = format!(
+    "strategy {} needs {missing}, which kernel {} lacks",
+    strategy.as_str(),
+    features.release
+  );
+  Err(Error::refused(ErrorCode::Unsupported, None, msg))
+}

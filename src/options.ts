@@ -1,0 +1,175 @@
+/** The caller's mount options, checked and normalized before any planning. */
+import { posix } from 'node:path'
+
+import { ErrorCodes, OverlayError, invalid } from './errors'
+import type { Features } from './features'
+
+/** How the kernel is handed the layers. */
+export type Strategy = 'fd' | 'lowerdir+' | 'absolute' | 'relative' | 'procfd'
+
+/** Every strategy, in the order `auto` tries them. */
+export const STRATEGIES: readonly Strategy[] = ['fd', 'lowerdir+', 'absolute', 'relative', 'procfd']
+
+export interface MountOptions {
+  /** Lower layers, top-most first (the kernel's lowerdir order). Absolute paths. */
+  lower: string[]
+  /** Data-only lower layers, below every lower layer (needs `metacopy=on`). */
+  data?: string[]
+  /** The writable layer; give `work` with it. Neither means a read-only overlay. */
+  upper?: string
+  /** An empty directory on the same filesystem as `upper`. */
+  work?: string
+  /** Where to mount. */
+  target: string
+  /** `auto` (the default) takes the best strategy the kernel has that fits. */
+  strategy?: 'auto' | Strategy
+  /** Extra overlay options: `userxattr`, `index=off`, `metacopy=on`, ... */
+  options?: string[]
+  /**
+   * In a user namespace a writable overlay needs `userxattr`, which is added unless this is
+   * `false`.
+   */
+  userxattr?: boolean
+  /** Mount even if the target is already a mount point, on top of it. */
+  allowStacking?: boolean
+}
+
+/** Options after checking: normalized absolute paths and parsed extra options. */
+export interface CheckedOptions {
+  lower: string[]
+  data: string[]
+  upper?: string
+  work?: string
+  target: string
+  strategy: 'auto' | Strategy
+  options: ParsedOption[]
+  allowStacking: boolean
+}
+
+export interface ParsedOption {
+  key: string
+  value?: string
+}
+
+/** The extra options overlayfs knows, with the values each takes (`null`: a flag). */
+const KNOWN_OPTIONS: Record<string, readonly string[] | null> = {
+  default_permissions: null,
+  userxattr: null,
+  volatile: null,
+  index: ['on', 'off'],
+  metacopy: ['on', 'off'],
+  nfs_export: ['on', 'off'],
+  redirect_dir: ['on', 'off', 'follow', 'nofollow'],
+  uuid: ['on', 'off', 'null', 'auto'],
+  verity: ['on', 'off', 'require'],
+  xino: ['on', 'off', 'auto'],
+}
+
+const LAYER_KEYS = ['lowerdir', 'upperdir', 'workdir', 'lowerdir+', 'datadir+']
+
+/** Checks a path the caller gave for `role` and returns it normalized. */
+export function checkPath(value: unknown, role: string): string {
+  if (typeof value !== 'string') throw invalid(`${role} must be a string, got ${typeof value}`)
+  if (value === '') throw invalid(`${role} is an empty path`, value)
+  if (value.includes('\0')) throw invalid(`${role} '${value}' contains a NUL byte`, value)
+  if (!value.startsWith('/')) {
+    throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
+  }
+  const normal = posix.normalize(value)
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal
+}
+
+function parseOption(text: unknown): ParsedOption {
+  if (typeof text !== 'string' || text === '') throw invalid(`an extra option must be a non-empty string`)
+  const eq = text.indexOf('=')
+  const key = eq < 0 ? text : text.slice(0, eq)
+  const value = eq < 0 ? undefined : text.slice(eq + 1)
+  if (LAYER_KEYS.includes(key)) {
+    throw invalid(`option '${key}' cannot be given in options: use lower, upper and work`)
+  }
+  if (!(key in KNOWN_OPTIONS)) {
+    const known = Object.keys(KNOWN_OPTIONS).join(', ')
+    throw invalid(`unknown overlay option '${text}' (known: ${known})`)
+  }
+  const values = KNOWN_OPTIONS[key]
+  if (values === null && value !== undefined) throw invalid(`option '${key}' takes no value, got '${text}'`)
+  if (values !== null && (value === undefined || !values.includes(value))) {
+    throw invalid(`option '${text}' needs one of ${key}=${values.join('|')}`)
+  }
+  return { key, value }
+}
+
+function checkOptions(parsed: ParsedOption[], writable: boolean): void {
+  const seen = new Set<string>()
+  for (const option of parsed) {
+    if (seen.has(option.key)) throw invalid(`option '${option.key}' is given twice`)
+    seen.add(option.key)
+  }
+  const has = (key: string, value?: string) =>
+    parsed.some((o) => o.key === key && o.value === value)
+  if (has('userxattr') && has('metacopy', 'on')) {
+    throw invalid(`options 'metacopy=on' and 'userxattr' conflict: the kernel refuses metacopy with user xattrs`)
+  }
+  if (has('volatile') && !writable) throw invalid(`option 'volatile' needs an upper layer`)
+}
+
+/** Checks everything that can be checked without the filesystem: types, paths, counts. */
+export function checkMountOptions(options: MountOptions, features: Features): CheckedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('mount options must be an object')
+  if (!Array.isArray(options.lower)) throw invalid('lower must be an array of absolute paths')
+  const dataIn = options.data ?? []
+  if (!Array.isArray(dataIn)) throw invalid('data must be an array of absolute paths')
+
+  const count = options.lower.length + dataIn.length
+  if (count > features.maxLowerLayers) {
+    throw new OverlayError(
+      ErrorCodes.TOO_MANY_LAYERS,
+      `${count} lower layers requested, more than the kernel's limit of ${features.maxLowerLayers}`,
+      { limit: features.maxLowerLayers, count },
+    )
+  }
+  if (options.lower.length === 0) throw invalid('lower is empty: an overlay needs at least one lower layer')
+
+  const lower = options.lower.map((p, i) => checkPath(p, `lower[${i}]`))
+  const data = dataIn.map((p, i) => checkPath(p, `data[${i}]`))
+  if ((options.upper === undefined) !== (options.work === undefined)) {
+    throw invalid('upper and work go together: give both or neither', options.upper ?? options.work)
+  }
+  const upper = options.upper === undefined ? undefined : checkPath(options.upper, 'upper')
+  const work = options.work === undefined ? undefined : checkPath(options.work, 'work')
+  const target = checkPath(options.target, 'target')
+
+  const roles: [string, string][] = [
+    ...lower.map((p, i): [string, string] => [`lower[${i}]`, p]),
+    ...data.map((p, i): [string, string] => [`data[${i}]`, p]),
+    ...(upper ? [['upper', upper] as [string, string]] : []),
+    ...(work ? [['work', work] as [string, string]] : []),
+  ]
+  const byPath = new Map<string, string>()
+  for (const [role, path] of roles) {
+    const other = byPath.get(path)
+    if (other) throw invalid(`${role} '${path}' is listed twice (also as ${other})`, path)
+    byPath.set(path, role)
+    if (target === path || target.startsWith(path === '/' ? '/' : `${path}/`)) {
+      throw invalid(`target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`, target)
+    }
+  }
+
+  const strategy = options.strategy ?? 'auto'
+  if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) {
+    throw invalid(`unknown strategy '${String(strategy)}' (known: auto, ${STRATEGIES.join(', ')})`)
+  }
+
+  const extra = options.options ?? []
+  if (!Array.isArray(extra)) throw invalid('options must be an array of strings')
+  const parsed = extra.map(parseOption)
+  const writable = upper !== undefined
+  const wantsUserxattr = options.userxattr ?? (features.userNamespace && writable)
+  if (wantsUserxattr && !parsed.some((o) => o.key === 'userxattr')) parsed.push({ key: 'userxattr' })
+  if (data.length > 0 && !parsed.some((o) => o.key === 'metacopy')) {
+    parsed.push({ key: 'metacopy', value: 'on' })
+  }
+  checkOptions(parsed, writable)
+
+  return { lower, data, upper, work, target, strategy, options: parsed, allowStacking: Boolean(options.allowStacking) }
+}
