@@ -198,7 +198,7 @@ function lowerdirPlus(opts: CheckedOptions, f: Features): Candidate {
 
 function fd(opts: CheckedOptions, f: Features): Candidate {
   if (!f.fdLayers) {
-    const why = f.newMountApi ? 'file-descriptor layers (Linux 6.13+)' : 'the new mount API'
+    const why = f.newMountApi ? 'file-descriptor layers (Linux 6.13+)' : 'new mount API (Linux 5.2+)'
     return { ok: false, code: ErrorCodes.UNSUPPORTED, reason: `kernel ${f.release} has no ${why}` }
   }
   return { ok: true, plan: request('fd', opts, null, (p) => p, null) }
