@@ -138,9 +138,10 @@ pub fn parse(content: &[u8]) -> Vec<MountEntry> {
   content.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(parse_line).collect()
 }
 
-/// Every mount in the calling process's mount namespace.
+/// Every mount in the calling thread's mount namespace. (`/proc/self` would name the
+/// process's main thread, whose namespace a thread that unshared one no longer shares.)
 pub fn read() -> Result<Vec<MountEntry>, Error> {
-  let file = Path::new("/proc/self/mountinfo");
+  let file = Path::new("/proc/thread-self/mountinfo");
   let content = std::fs::read(file).map_err(|e| {
     let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     Error::sys(errno, "read", Some(file), "listing mounts")

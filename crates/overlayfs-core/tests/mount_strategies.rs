@@ -1,0 +1,179 @@
+//! Real mounts through each strategy, without Node. Each test runs on a thread of its own
+//! that first enters a new, private mount namespace, so that whatever a test mounts dies
+//! with that thread, even if the test fails.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use overlayfs_core::error::ErrorCode;
+use overlayfs_core::{features, mountinfo, unmount, MountRequest, Strategy};
+
+/// Runs `test` on a new thread in a private mount namespace of its own.
+fn in_private_namespace(test: impl FnOnce() + Send + 'static) {
+  std::thread::spawn(move || {
+    unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS): these tests need root");
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+      .expect("making / private");
+    test();
+  })
+  .join()
+  .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+struct Store {
+  root: PathBuf,
+  lower: Vec<PathBuf>,
+}
+
+impl Store {
+  fn new(name: &str, layers: usize) -> Store {
+    let root = std::env::temp_dir().join(format!("ovl-core-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let lower: Vec<PathBuf> =
+      (0..layers).map(|i| root.join("snapshots").join(i.to_string()).join("fs")).collect();
+    for (i, dir) in lower.iter().enumerate() {
+      fs::create_dir_all(dir).unwrap();
+      fs::write(dir.join(format!("layer-{i}")), i.to_string()).unwrap();
+    }
+    for dir in ["upper", "work", "merged"] {
+      fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    Store { root, lower }
+  }
+
+  fn request(&self, strategy: Strategy) -> MountRequest {
+    MountRequest {
+      strategy,
+      cwd: None,
+      target: self.root.join("merged"),
+      lower: self.lower.clone(),
+      data_layers: vec![],
+      upper: Some(self.root.join("upper")),
+      work: Some(self.root.join("work")),
+      options: vec![],
+      data: None,
+      allow_stacking: false,
+    }
+  }
+
+  fn merged(&self) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(self.root.join("merged"))
+      .unwrap()
+      .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+      .collect();
+    names.sort();
+    names
+  }
+
+  fn expected(&self) -> Vec<String> {
+    let mut names: Vec<String> = (0..self.lower.len()).map(|i| format!("layer-{i}")).collect();
+    names.sort();
+    names
+  }
+}
+
+impl Drop for Store {
+  fn drop(&mut self) {
+    let _ = unmount(&self.root.join("merged"), true);
+    let _ = fs::remove_dir_all(&self.root);
+  }
+}
+
+fn absolute_data(lower: &[PathBuf], upper: &Path, work: &Path) -> String {
+  let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
+  format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display())
+}
+
+#[test]
+fn every_strategy_mounts_the_same_view() {
+  in_private_namespace(|| {
+    let store = Store::new("strategies", 20);
+    let f = features();
+    let mut strategies = vec![Strategy::Absolute, Strategy::Relative, Strategy::ProcFd];
+    if f.lowerdir_plus {
+      strategies.push(Strategy::LowerdirPlus);
+    }
+    if f.fd_layers {
+      strategies.push(Strategy::Fd);
+    }
+    for strategy in strategies {
+      let mut req = store.request(strategy);
+      if strategy == Strategy::Absolute {
+        req.data = Some(absolute_data(&req.lower, &store.root.join("upper"), &store.root.join("work")));
+      }
+      if strategy == Strategy::Relative {
+        req.cwd = Some(store.root.join("snapshots"));
+        req.lower = (0..20).map(|i| PathBuf::from(format!("{i}/fs"))).collect();
+        let lower = req.lower.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+        let (upper, work) = (store.root.join("upper"), store.root.join("work"));
+        req.data = Some(format!(
+          "lowerdir={},upperdir={},workdir={}",
+          lower.join(":"),
+          upper.display(),
+          work.display()
+        ));
+      }
+      overlayfs_core::mount(&req).unwrap_or_else(|e| panic!("{}: {e}", strategy.as_str()));
+      assert_eq!(store.merged(), store.expected(), "{}", strategy.as_str());
+      let entry = mountinfo::find(&store.root.join("merged")).unwrap().expect("listed");
+      assert_eq!(entry.fstype, "overlay");
+      assert_eq!(entry.lowerdirs().0.len(), 20, "{}", strategy.as_str());
+      unmount(&store.root.join("merged"), false).unwrap();
+      assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+    }
+  });
+}
+
+#[test]
+fn data_of_a_page_is_refused_and_nothing_is_mounted() {
+  in_private_namespace(|| {
+    let store = Store::new("page", 2);
+    let mut req = store.request(Strategy::Absolute);
+    let page = overlayfs_core::limits::page_size();
+    let base = absolute_data(&req.lower, &store.root.join("upper"), &store.root.join("work"));
+    // index=off is a valid option; padding its way to exactly one page keeps the data real.
+    let padding = ",index=off".repeat((page - base.len()) / 10 + 1);
+    req.data = Some(format!("{base}{padding}")[..page].to_string());
+    let err = overlayfs_core::mount(&req).unwrap_err();
+    assert_eq!(err.code, ErrorCode::DataTooLong);
+    assert!(err.message.contains(&format!("{page} bytes")), "{}", err.message);
+    assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+  });
+}
+
+#[test]
+fn a_mounted_target_is_refused_unless_stacking_is_asked() {
+  in_private_namespace(|| {
+    let store = Store::new("stacked", 2);
+    let req = store.request(Strategy::ProcFd);
+    overlayfs_core::mount(&req).unwrap();
+    let other = Store::new("stacked-2", 2);
+    let mut again = other.request(Strategy::ProcFd);
+    again.target = store.root.join("merged");
+    let err = overlayfs_core::mount(&again).unwrap_err();
+    assert_eq!(err.code, ErrorCode::TargetIsMountPoint);
+    again.allow_stacking = true;
+    overlayfs_core::mount(&again).unwrap();
+    unmount(&store.root.join("merged"), false).unwrap();
+    unmount(&store.root.join("merged"), false).unwrap();
+    let err = unmount(&store.root.join("merged"), false).unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotMounted);
+  });
+}
+
+#[test]
+fn a_missing_layer_names_itself_and_leaves_nothing() {
+  in_private_namespace(|| {
+    let store = Store::new("missing", 3);
+    let mut req = store.request(Strategy::Fd);
+    req.lower[1] = store.root.join("nope");
+    let err = overlayfs_core::mount(&req).unwrap_err();
+    assert_eq!(err.errno, Some(nix::errno::Errno::ENOENT));
+    assert_eq!(err.path.as_deref(), Some(store.root.join("nope").as_path()));
+    assert!(err.message.contains("lowerdir 1 does not exist"), "{}", err.message);
+    assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+    assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
+  });
+}
