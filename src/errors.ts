@@ -18,10 +18,14 @@ export const ErrorCodes = {
   TARGET_MOUNTED: 'ERR_OVERLAY_TARGET_MOUNTED',
   /** Unmount of a path that is not a mount point. */
   NOT_MOUNTED: 'ERR_OVERLAY_NOT_MOUNTED',
+  /** The upper or work directory already serves a mounted overlay as its upper or work. */
+  IN_USE: 'ERR_OVERLAY_IN_USE',
   /** The running kernel lacks what a forced strategy needs. */
   UNSUPPORTED: 'ERR_OVERLAY_UNSUPPORTED',
   /** No strategy can carry this layer set on this kernel. */
   NO_STRATEGY: 'ERR_OVERLAY_NO_STRATEGY',
+  /** No native binary loads here: not Linux, or no binary for this CPU and C library. */
+  UNSUPPORTED_PLATFORM: 'ERR_OVERLAY_UNSUPPORTED_PLATFORM',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -130,7 +130,11 @@ function legacy(strategy: 'absolute' | 'relative', opts: CheckedOptions, f: Feat
   const comma = commaReason(opts)
   if (comma) return comma
   const cwd = strategy === 'relative' ? commonDirectory([...opts.lower, ...opts.data]) : null
-  const map = cwd === null ? (p: string) => p : (p: string) => relativeTo(cwd, p)
+  // Upper and work stay absolute, so that mountinfo shows which directories this overlay
+  // writes to and a second overlay on them can be refused.
+  const keep = new Set([opts.upper, opts.work])
+  const map =
+    cwd === null ? (p: string) => p : (p: string) => (keep.has(p) ? p : relativeTo(cwd, p))
   const planned = request(strategy, opts, cwd, map, null)
   const data = legacyData({
     lower: planned.lower,
@@ -149,8 +153,9 @@ function procfd(opts: CheckedOptions, f: Features): Candidate {
   const data = legacyData({
     lower: opts.lower.map(() => fd),
     data: opts.data.map(() => fd),
-    upper: opts.upper && fd,
-    work: opts.work && fd,
+    // The core names upper and work by path unless a comma forces a descriptor.
+    upper: opts.upper && (opts.upper.includes(',') ? fd : opts.upper),
+    work: opts.work && (opts.work.includes(',') ? fd : opts.work),
     options: opts.options,
   })
   const bytes = byteLength(data)

@@ -20,6 +20,8 @@ pub enum ErrorCode {
   TargetIsMountPoint,
   /// Unmount was asked of a path that is not a mount point.
   NotMounted,
+  /// The upper or work directory is already the upper or work directory of a mounted overlay.
+  InUse,
   /// The request itself is inconsistent (a layer is the target, upper without work, ...).
   InvalidRequest,
   /// The running kernel lacks what the chosen strategy needs.
@@ -36,6 +38,7 @@ impl ErrorCode {
       ErrorCode::ValueTooLong => "ERR_OVERLAY_VALUE_TOO_LONG",
       ErrorCode::TargetIsMountPoint => "ERR_OVERLAY_TARGET_MOUNTED",
       ErrorCode::NotMounted => "ERR_OVERLAY_NOT_MOUNTED",
+      ErrorCode::InUse => "ERR_OVERLAY_IN_USE",
       ErrorCode::InvalidRequest => "ERR_OVERLAY_INVALID_OPTIONS",
       ErrorCode::Unsupported => "ERR_OVERLAY_UNSUPPORTED",
     }

@@ -8,6 +8,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, ErrorCode};
+use crate::mountinfo;
 use crate::request::{MountRequest, Role};
 
 /// One opened directory with the identity the checks compare.
@@ -107,7 +108,42 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
     ));
   }
   check_upper_and_work(req, &layers)?;
+  check_not_in_use(req, &layers)?;
   Ok(OpenedRequest { layers, target })
+}
+
+/// Refuses an upper or work directory that a mounted overlay already uses as its upper or
+/// work directory. The kernel only warns of that (unless `index=on`), and two overlays
+/// writing one upper layer corrupt each other. Mounts listed with relative or descriptor
+/// paths cannot be resolved here and are passed over; this package lists absolute ones.
+fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
+  let ours: Vec<&Opened> =
+    layers.iter().filter(|l| matches!(l.role, Role::Upper | Role::Work)).collect();
+  if ours.is_empty() {
+    return Ok(());
+  }
+  for entry in mountinfo::read()?.iter().filter(|m| m.fstype == "overlay") {
+    for key in ["upperdir", "workdir"] {
+      let Some(path) = entry.option(key).map(Path::new).filter(|p| p.is_absolute()) else {
+        continue;
+      };
+      let Ok(st) = nix::sys::stat::stat(path) else {
+        continue;
+      };
+      if let Some(mine) = ours.iter().find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino)) {
+        let asked = if mine.role == Role::Upper { &req.upper } else { &req.work };
+        let asked = asked.as_deref().unwrap_or(path);
+        let msg = format!(
+          "{} '{}' is already the {key} of the overlay mounted on '{}'",
+          mine.role,
+          asked.display(),
+          entry.mount_point.display()
+        );
+        return Err(Error::refused(ErrorCode::InUse, Some(asked), msg));
+      }
+    }
+  }
+  Ok(())
 }
 
 /// Upper and work must be two distinct directories on one filesystem.

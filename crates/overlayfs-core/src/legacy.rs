@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorCode};
 use crate::fs_state;
 use crate::layers::OpenedRequest;
 use crate::limits::{data_fits, page_size};
+use crate::new_api::escape_upper;
 use crate::request::MountRequest;
 
 /// Mounts with the planner's mount data (strategies `absolute` and `relative`).
@@ -50,8 +51,18 @@ fn procfd_data(req: &MountRequest, fd_of: impl Fn(usize) -> RawFd) -> String {
     data.push_str(&format!("::{}", fd_of(next)));
     next += 1;
   }
-  if req.upper.is_some() {
-    data.push_str(&format!(",upperdir={},workdir={}", fd_of(next), fd_of(next + 1)));
+  // Upper and work go by absolute path where the syntax can carry it, so that mountinfo
+  // shows which directories this overlay writes to; by descriptor where it cannot.
+  let by_path = |path: &Path, fd: RawFd| match path.to_str() {
+    Some(text) if path.is_absolute() && !text.contains(',') => {
+      String::from_utf8(escape_upper(text.as_bytes())).expect("escaping keeps UTF-8")
+    }
+    _ => fd.to_string(),
+  };
+  if let (Some(upper), Some(work)) = (&req.upper, &req.work) {
+    let upper = by_path(upper, fd_of(next));
+    let work = by_path(work, fd_of(next + 1));
+    data.push_str(&format!(",upperdir={upper},workdir={work}"));
   }
   for option in &req.options {
     data.push(',');
@@ -123,7 +134,12 @@ mod tests {
   #[test]
   fn procfd_data_names_each_role_by_its_descriptor() {
     let data = procfd_data(&request(3, 2, true), |i| 10 + i as RawFd);
-    assert_eq!(data, "lowerdir=10:11:12::13::14,upperdir=15,workdir=16,index=off");
+    assert_eq!(data, "lowerdir=10:11:12::13::14,upperdir=/u,workdir=/w,index=off");
+    let mut comma = request(1, 0, true);
+    comma.upper = Some(PathBuf::from(r"/a,b"));
+    comma.work = Some(PathBuf::from(r"/a\w"));
+    let data = procfd_data(&comma, |i| 3 + i as RawFd);
+    assert_eq!(data, r"lowerdir=3,upperdir=4,workdir=/a\\w,index=off");
     let read_only = procfd_data(&request(2, 0, false), |i| 3 + i as RawFd);
     assert_eq!(read_only, "lowerdir=3:4,index=off");
   }

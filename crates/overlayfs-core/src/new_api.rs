@@ -135,6 +135,10 @@ pub fn escape_upper(path: &[u8]) -> Vec<u8> {
 pub fn mount_new_api(req: &MountRequest, opened: &OpenedRequest) -> Result<(), Error> {
   let ctx = FsContext::open().map_err(|e| Error::sys(e, "fsopen", None, "overlay"))?;
   let by_fd = req.strategy == Strategy::Fd;
+  // Listed as the source in mountinfo, as legacy mount(2) lists it.
+  ctx
+    .set_string(c"source", c"overlay")
+    .map_err(|e| fsconfig_error(&ctx, e, None, "source"))?;
 
   for (i, (role, path)) in req.roles().into_iter().enumerate() {
     let key = role.fsconfig_key();
