@@ -1,10 +1,14 @@
 /** A worker that loads the package on its own and runs its share of the soak. */
+import { unlinkSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 
 import { layCanary, runCycles } from './cycles'
 
 const { root, cycles, inFlight } = workerData as { root: string; cycles: number; inFlight: number }
-runCycles(root, cycles, inFlight, layCanary(process.cwd())).then(
-  (figures) => parentPort?.postMessage(figures),
-  (err) => parentPort?.postMessage({ error: String(err) }),
-)
+const canary = layCanary(process.cwd())
+runCycles(root, cycles, inFlight, canary)
+  .then(
+    (figures) => parentPort?.postMessage(figures),
+    (err) => parentPort?.postMessage({ error: String(err) }),
+  )
+  .finally(() => unlinkSync(canary))
