@@ -6,9 +6,14 @@ import { layCanary, runCycles } from './cycles'
 
 const { root, cycles, inFlight } = workerData as { root: string; cycles: number; inFlight: number }
 const canary = layCanary(process.cwd())
-runCycles(root, cycles, inFlight, canary)
-  .then(
-    (figures) => parentPort?.postMessage(figures),
-    (err) => parentPort?.postMessage({ error: String(err) }),
-  )
-  .finally(() => unlinkSync(canary))
+// The canary goes before the answer: the parent may terminate this worker on receipt.
+runCycles(root, cycles, inFlight, canary).then(
+  (figures) => {
+    unlinkSync(canary)
+    parentPort?.postMessage(figures)
+  },
+  (err) => {
+    unlinkSync(canary)
+    parentPort?.postMessage({ error: String(err) })
+  },
+)
