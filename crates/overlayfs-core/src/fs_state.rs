@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::fchdir;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 thread_local! {
   static PRIVATE: Cell<bool> = const { Cell::new(false) };
@@ -34,7 +34,10 @@ pub fn is_private() -> bool {
 
 /// Enters `dir` on this thread only. Refuses on a thread that shares its fs state.
 pub fn enter<Fd: AsFd>(dir: Fd, what: &str) -> Result<(), Error> {
-  assert!(is_private(), "fchdir on a thread that shares the process's working directory");
+  if !is_private() {
+    let msg = format!("refusing to fchdir ({what}) on a thread that shares the process's cwd");
+    return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
+  }
   fchdir(dir).map_err(|e| Error::sys(e, "fchdir", None, what))
 }
 
@@ -73,12 +76,10 @@ mod tests {
   }
 
   #[test]
-  #[should_panic(expected = "shares the process's working directory")]
   fn enter_refuses_a_shared_thread() {
-    std::thread::spawn(|| enter(std::io::stdin(), "test").map(|_| ()))
-      .join()
-      .map_err(|e| std::panic::resume_unwind(e))
-      .unwrap()
-      .unwrap();
+    let before = std::env::current_dir().unwrap();
+    let err = std::thread::spawn(|| enter(std::io::stdin(), "test")).join().unwrap().unwrap_err();
+    assert!(err.message.contains("shares the process's cwd"), "{}", err.message);
+    assert_eq!(std::env::current_dir().unwrap(), before);
   }
 }

@@ -27,10 +27,7 @@ fn mount_here(req: &MountRequest, features: &Features) -> Result<(), Error> {
   check_supported(req.strategy, features)?;
 
   if let Some(cwd) = &req.cwd {
-    let dir = open_dir(cwd, Role::Target, OpenMode::Path).map_err(|mut e| {
-      e.message = format!("{} (the layers' common directory)", e.message);
-      e
-    })?;
+    let dir = open_dir(cwd, Role::CommonDir, OpenMode::Path)?;
     fs_state::enter(&dir.fd, "entering the layers' common directory")?;
   }
 

@@ -49,6 +49,8 @@ pub enum Role {
   Upper,
   Work,
   Target,
+  /// The layers' common directory, which the mount thread enters.
+  CommonDir,
 }
 
 impl Role {
@@ -60,6 +62,7 @@ impl Role {
       Role::Upper => c"upperdir",
       Role::Work => c"workdir",
       Role::Target => c"target",
+      Role::CommonDir => c"cwd",
     }
   }
 }
@@ -72,6 +75,7 @@ impl fmt::Display for Role {
       Role::Upper => f.write_str("upperdir"),
       Role::Work => f.write_str("workdir"),
       Role::Target => f.write_str("target"),
+      Role::CommonDir => f.write_str("the layers' common directory"),
     }
   }
 }

@@ -137,9 +137,10 @@ where
   F: FnOnce() -> T + Send + 'static,
 {
   let (deferred, promise) = env.create_deferred()?;
-  let job = move || {
-    let value = work();
-    deferred.resolve(move |_env| Ok(value));
+  let job = move || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+    Ok(value) => deferred.resolve(move |_env| Ok(value)),
+    // A bug, never an outcome: still settle the Promise rather than leave it pending.
+    Err(_) => deferred.reject(napi::Error::from_reason("overlayfs: the mount thread panicked")),
   };
   if fresh {
     spawn_one(job);
