@@ -43,7 +43,8 @@ pub fn mount_procfd(req: &MountRequest, opened: &OpenedRequest) -> Result<(), Er
 }
 
 /// The mount data of the `procfd` strategy; `fd_of(i)` is the descriptor of the i-th role.
-fn procfd_data(req: &MountRequest, fd_of: impl Fn(usize) -> RawFd) -> String {
+/// No path reaches it that contains a comma: such a layer goes by its descriptor.
+pub fn procfd_data(req: &MountRequest, fd_of: impl Fn(usize) -> RawFd) -> String {
   let lower = (0..req.lower.len()).map(|i| fd_of(i).to_string()).collect::<Vec<_>>();
   let mut data = format!("lowerdir={}", lower.join(":"));
   let mut next = req.lower.len();
