@@ -59,7 +59,9 @@ pub struct Error {
 impl Error {
   /// A failed syscall on `path`, with what it was doing.
   pub fn sys(errno: Errno, syscall: &'static str, path: Option<&Path>, what: &str) -> Error {
-    let at = path.map(|p| format!(" '{}'", p.display())).unwrap_or_default();
+    let at = path
+      .map(|p| format!(" '{}'", p.display()))
+      .unwrap_or_default();
     Error {
       code: ErrorCode::Sys,
       errno: Some(errno),
@@ -71,7 +73,13 @@ impl Error {
 
   /// A refused request: nothing was done.
   pub fn refused(code: ErrorCode, path: Option<&Path>, message: String) -> Error {
-    Error { code, errno: None, syscall: None, path: path.map(Path::to_path_buf), message }
+    Error {
+      code,
+      errno: None,
+      syscall: None,
+      path: path.map(Path::to_path_buf),
+      message,
+    }
   }
 
   /// Appends the kernel's own explanation, read from an fs context, to the message.

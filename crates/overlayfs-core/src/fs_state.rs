@@ -66,7 +66,10 @@ mod tests {
       )
       .unwrap();
       enter(&tmp, "test").unwrap();
-      assert_eq!(std::env::current_dir().unwrap(), std::path::Path::new("/tmp"));
+      assert_eq!(
+        std::env::current_dir().unwrap(),
+        std::path::Path::new("/tmp")
+      );
       leave();
       assert_eq!(std::env::current_dir().unwrap(), std::path::Path::new("/"));
     })
@@ -78,8 +81,15 @@ mod tests {
   #[test]
   fn enter_refuses_a_shared_thread() {
     let before = std::env::current_dir().unwrap();
-    let err = std::thread::spawn(|| enter(std::io::stdin(), "test")).join().unwrap().unwrap_err();
-    assert!(err.message.contains("shares the process's cwd"), "{}", err.message);
+    let err = std::thread::spawn(|| enter(std::io::stdin(), "test"))
+      .join()
+      .unwrap()
+      .unwrap_err();
+    assert!(
+      err.message.contains("shares the process's cwd"),
+      "{}",
+      err.message
+    );
     assert_eq!(std::env::current_dir().unwrap(), before);
   }
 }

@@ -36,7 +36,12 @@ pub fn open_dir(path: &Path, role: Role, mode: OpenMode) -> Result<Opened, Error
   let flags = access | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
   let fd = open(path, flags, Mode::empty()).map_err(|e| open_error(e, path, role))?;
   let st = fstat(&fd).map_err(|e| Error::sys(e, "fstat", Some(path), &role.to_string()))?;
-  Ok(Opened { role, fd, dev: st.st_dev, ino: st.st_ino })
+  Ok(Opened {
+    role,
+    fd,
+    dev: st.st_dev,
+    ino: st.st_ino,
+  })
 }
 
 fn open_error(errno: Errno, path: &Path, role: Role) -> Error {
@@ -51,7 +56,9 @@ fn open_error(errno: Errno, path: &Path, role: Role) -> Error {
 }
 
 fn is_symlink(path: &Path) -> bool {
-  std::fs::symlink_metadata(path).map(|m| m.file_type().is_symlink()).unwrap_or(false)
+  std::fs::symlink_metadata(path)
+    .map(|m| m.file_type().is_symlink())
+    .unwrap_or(false)
 }
 
 /// Whether the directory open at `fd` is the root of a mount.
@@ -69,7 +76,12 @@ pub fn is_mount_root<Fd: AsFd>(fd: Fd) -> Result<bool, Error> {
     )
   };
   if rc != 0 {
-    return Err(Error::sys(Errno::last(), "statx", None, "is the target a mount point"));
+    return Err(Error::sys(
+      Errno::last(),
+      "statx",
+      None,
+      "is the target a mount point",
+    ));
   }
   let mask = libc::STATX_ATTR_MOUNT_ROOT as u64;
   Ok(stx.stx_attributes_mask & mask != 0 && stx.stx_attributes & mask != 0)
@@ -100,11 +112,18 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
       ),
     ));
   }
-  if let Some(layer) = layers.iter().find(|l| (l.dev, l.ino) == (target.dev, target.ino)) {
+  if let Some(layer) = layers
+    .iter()
+    .find(|l| (l.dev, l.ino) == (target.dev, target.ino))
+  {
     return Err(Error::refused(
       ErrorCode::InvalidRequest,
       Some(&req.target),
-      format!("{} is the target '{}' itself", layer.role, req.target.display()),
+      format!(
+        "{} is the target '{}' itself",
+        layer.role,
+        req.target.display()
+      ),
     ));
   }
   check_upper_and_work(req, &layers)?;
@@ -117,8 +136,10 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
 /// writing one upper layer corrupt each other. Mounts listed with relative or descriptor
 /// paths cannot be resolved here and are passed over; this package lists absolute ones.
 fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
-  let ours: Vec<&Opened> =
-    layers.iter().filter(|l| matches!(l.role, Role::Upper | Role::Work)).collect();
+  let ours: Vec<&Opened> = layers
+    .iter()
+    .filter(|l| matches!(l.role, Role::Upper | Role::Work))
+    .collect();
   if ours.is_empty() {
     return Ok(());
   }
@@ -130,8 +151,15 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
       let Ok(st) = nix::sys::stat::stat(path) else {
         continue;
       };
-      if let Some(mine) = ours.iter().find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino)) {
-        let asked = if mine.role == Role::Upper { &req.upper } else { &req.work };
+      if let Some(mine) = ours
+        .iter()
+        .find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino))
+      {
+        let asked = if mine.role == Role::Upper {
+          &req.upper
+        } else {
+          &req.work
+        };
         let asked = asked.as_deref().unwrap_or(path);
         let msg = format!(
           "{} '{}' is already the {key} of the overlay mounted on '{}'",
@@ -187,16 +215,34 @@ mod tests {
     std::fs::write(dir.join("file"), b"x").unwrap();
     std::os::unix::fs::symlink(&dir, dir.join("link")).unwrap();
 
-    let missing = open_dir(&dir.join("missing"), Role::Lower(0), OpenMode::Path).err().unwrap();
+    let missing = open_dir(&dir.join("missing"), Role::Lower(0), OpenMode::Path)
+      .err()
+      .unwrap();
     assert_eq!(missing.errno, Some(Errno::ENOENT));
-    assert!(missing.message.contains("lowerdir 0 does not exist"), "{}", missing.message);
+    assert!(
+      missing.message.contains("lowerdir 0 does not exist"),
+      "{}",
+      missing.message
+    );
 
-    let file = open_dir(&dir.join("file"), Role::Upper, OpenMode::Path).err().unwrap();
+    let file = open_dir(&dir.join("file"), Role::Upper, OpenMode::Path)
+      .err()
+      .unwrap();
     assert_eq!(file.errno, Some(Errno::ENOTDIR));
-    assert!(file.message.contains("upperdir is not a directory"), "{}", file.message);
+    assert!(
+      file.message.contains("upperdir is not a directory"),
+      "{}",
+      file.message
+    );
 
-    let link = open_dir(&dir.join("link"), Role::Lower(2), OpenMode::ReadOnly).err().unwrap();
-    assert!(link.message.contains("lowerdir 2 is a symlink"), "{}", link.message);
+    let link = open_dir(&dir.join("link"), Role::Lower(2), OpenMode::ReadOnly)
+      .err()
+      .unwrap();
+    assert!(
+      link.message.contains("lowerdir 2 is a symlink"),
+      "{}",
+      link.message
+    );
 
     assert!(open_dir(&dir, Role::Work, OpenMode::ReadOnly).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();

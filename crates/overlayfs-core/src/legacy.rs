@@ -21,7 +21,10 @@ use crate::request::MountRequest;
 /// Mounts with the planner's mount data (strategies `absolute` and `relative`).
 pub fn mount_with_data(req: &MountRequest, opened: &OpenedRequest) -> Result<(), Error> {
   let Some(data) = req.data.as_deref() else {
-    let msg = format!("strategy {} needs mount data from the planner", req.strategy.as_str());
+    let msg = format!(
+      "strategy {} needs mount data from the planner",
+      req.strategy.as_str()
+    );
     return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
   };
   mount_overlay(&req.target, opened.target.fd.as_raw_fd(), data)
@@ -37,7 +40,14 @@ pub fn mount_procfd(req: &MountRequest, opened: &OpenedRequest) -> Result<(), Er
     OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
     nix::sys::stat::Mode::empty(),
   )
-  .map_err(|e| Error::sys(e, "open", Some(Path::new("/proc/self/fd")), "procfd strategy"))?;
+  .map_err(|e| {
+    Error::sys(
+      e,
+      "open",
+      Some(Path::new("/proc/self/fd")),
+      "procfd strategy",
+    )
+  })?;
   fs_state::enter(&fds, "entering /proc/self/fd")?;
   mount_overlay(&req.target, opened.target.fd.as_raw_fd(), &data)
 }
@@ -45,7 +55,9 @@ pub fn mount_procfd(req: &MountRequest, opened: &OpenedRequest) -> Result<(), Er
 /// The mount data of the `procfd` strategy; `fd_of(i)` is the descriptor of the i-th role.
 /// No path reaches it that contains a comma: such a layer goes by its descriptor.
 pub fn procfd_data(req: &MountRequest, fd_of: impl Fn(usize) -> RawFd) -> String {
-  let lower = (0..req.lower.len()).map(|i| fd_of(i).to_string()).collect::<Vec<_>>();
+  let lower = (0..req.lower.len())
+    .map(|i| fd_of(i).to_string())
+    .collect::<Vec<_>>();
   let mut data = format!("lowerdir={}", lower.join(":"));
   let mut next = req.lower.len();
   for _ in &req.data_layers {
@@ -87,7 +99,11 @@ fn mount_overlay(target: &Path, target_fd: RawFd, data: &str) -> Result<(), Erro
     return Err(Error::refused(ErrorCode::DataTooLong, Some(target), msg));
   }
   let by_fd = PathBuf::from(format!("/proc/self/fd/{target_fd}"));
-  let mount_point = if by_fd.exists() { by_fd } else { target.to_path_buf() };
+  let mount_point = if by_fd.exists() {
+    by_fd
+  } else {
+    target.to_path_buf()
+  };
 
   let c_target = CString::new(mount_point.as_os_str().as_bytes()).map_err(|_| nul(target))?;
   let c_data = CString::new(data).map_err(|_| nul(target))?;
@@ -109,7 +125,11 @@ fn mount_overlay(target: &Path, target_fd: RawFd, data: &str) -> Result<(), Erro
 }
 
 fn nul(path: &Path) -> Error {
-  Error::refused(ErrorCode::InvalidRequest, Some(path), "a path contains a NUL byte".into())
+  Error::refused(
+    ErrorCode::InvalidRequest,
+    Some(path),
+    "a path contains a NUL byte".into(),
+  )
 }
 
 #[cfg(test)]
@@ -122,11 +142,16 @@ mod tests {
       strategy: Strategy::ProcFd,
       cwd: None,
       target: "/t".into(),
-      lower: (0..lower).map(|i| PathBuf::from(format!("/l{i}"))).collect(),
+      lower: (0..lower)
+        .map(|i| PathBuf::from(format!("/l{i}")))
+        .collect(),
       data_layers: (0..data).map(|i| PathBuf::from(format!("/d{i}"))).collect(),
       upper: upper.then(|| "/u".into()),
       work: upper.then(|| "/w".into()),
-      options: vec![MountOption { key: "index".into(), value: Some("off".into()) }],
+      options: vec![MountOption {
+        key: "index".into(),
+        value: Some("off".into()),
+      }],
       data: None,
       allow_stacking: false,
     }
@@ -135,7 +160,10 @@ mod tests {
   #[test]
   fn procfd_data_names_each_role_by_its_descriptor() {
     let data = procfd_data(&request(3, 2, true), |i| 10 + i as RawFd);
-    assert_eq!(data, "lowerdir=10:11:12::13::14,upperdir=/u,workdir=/w,index=off");
+    assert_eq!(
+      data,
+      "lowerdir=10:11:12::13::14,upperdir=/u,workdir=/w,index=off"
+    );
     let mut comma = request(1, 0, true);
     comma.upper = Some(PathBuf::from(r"/a,b"));
     comma.work = Some(PathBuf::from(r"/a\w"));

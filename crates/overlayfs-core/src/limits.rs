@@ -43,7 +43,9 @@ mod tests {
 
   #[test]
   fn page_size_is_the_kernels() {
-    let expected = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap().unwrap();
+    let expected = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+      .unwrap()
+      .unwrap();
     assert_eq!(page_size(), expected as usize);
   }
 }

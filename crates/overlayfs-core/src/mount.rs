@@ -1,6 +1,5 @@
 //! Mounting one planned request on the calling mount thread.
 
-
 use crate::error::{Error, ErrorCode};
 use crate::fs_state;
 use crate::layers::{open_dir, open_request, OpenMode};
@@ -61,7 +60,11 @@ fn check_request(req: &MountRequest) -> Result<(), Error> {
   }
   if !req.target.is_absolute() {
     let msg = format!("target '{}' is not an absolute path", req.target.display());
-    return Err(Error::refused(ErrorCode::InvalidRequest, Some(&req.target), msg));
+    return Err(Error::refused(
+      ErrorCode::InvalidRequest,
+      Some(&req.target),
+      msg,
+    ));
   }
   if req.cwd.is_none() && req.roles().iter().any(|(_, p)| !p.is_absolute()) {
     let msg = "relative layer paths need the directory they are relative to".to_string();

@@ -24,7 +24,11 @@ pub struct MountEntry {
 impl MountEntry {
   /// The value of super option `key`, if present.
   pub fn option(&self, key: &str) -> Option<&str> {
-    self.super_options.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.as_deref())
+    self
+      .super_options
+      .iter()
+      .find(|(k, _)| k == key)
+      .and_then(|(_, v)| v.as_deref())
   }
 
   /// An overlay's lower layers as the kernel lists them, top-most first: the regular ones,
@@ -57,7 +61,11 @@ pub fn split_lowerdir(value: &str) -> (Vec<String>, Vec<String>) {
   let mut chars = value.chars().peekable();
   let mut finish = |current: &mut String, in_data: bool| {
     let layer = std::mem::take(current);
-    if in_data { data.push(layer) } else { regular.push(layer) }
+    if in_data {
+      data.push(layer)
+    } else {
+      regular.push(layer)
+    }
   };
   while let Some(c) = chars.next() {
     match c {
@@ -81,10 +89,14 @@ pub fn unescape(field: &[u8]) -> Vec<u8> {
   let mut out = Vec::with_capacity(field.len());
   let mut i = 0;
   while i < field.len() {
-    let octal = field.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+    let octal = field
+      .get(i + 1..i + 4)
+      .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
     match (field[i], octal) {
       (b'\\', Some(digits)) => {
-        let value = digits.iter().fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+        let value = digits
+          .iter()
+          .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
         out.push(value as u8);
         i += 4;
       }
@@ -135,7 +147,11 @@ pub fn parse_line(line: &[u8]) -> Option<MountEntry> {
 
 /// Parses a whole mountinfo text.
 pub fn parse(content: &[u8]) -> Vec<MountEntry> {
-  content.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(parse_line).collect()
+  content
+    .split(|&b| b == b'\n')
+    .filter(|l| !l.is_empty())
+    .filter_map(parse_line)
+    .collect()
 }
 
 /// Every mount in the calling thread's mount namespace. (`/proc/self` would name the
@@ -160,7 +176,10 @@ mod tests {
 
   #[test]
   fn unescapes_octal_and_keeps_the_rest() {
-    assert_eq!(unescape(br"/a\040b\011c\012d\134e"), b"/a b\tc\nd\\e".to_vec());
+    assert_eq!(
+      unescape(br"/a\040b\011c\012d\134e"),
+      b"/a b\tc\nd\\e".to_vec()
+    );
     assert_eq!(unescape(br"/tail\04"), br"/tail\04".to_vec());
     assert_eq!(unescape(br"\9xx"), br"\9xx".to_vec());
   }
@@ -189,9 +208,14 @@ rw,lowerdir=/l/1:/l/x\\:y::/d/1,upperdir=/u\\054v,workdir=/w";
 
   #[test]
   fn a_line_longer_than_a_page_parses_whole() {
-    let layers: Vec<String> = (0..300).map(|i| format!("/store/snapshots/{i:04}/fs")).collect();
+    let layers: Vec<String> = (0..300)
+      .map(|i| format!("/store/snapshots/{i:04}/fs"))
+      .collect();
     let options: Vec<String> = layers.iter().map(|l| format!("lowerdir+={l}")).collect();
-    let line = format!("7 1 0:9 / /m rw - overlay overlay rw,{}\n", options.join(","));
+    let line = format!(
+      "7 1 0:9 / /m rw - overlay overlay rw,{}\n",
+      options.join(",")
+    );
     assert!(line.len() > 4096);
     let entries = parse(format!("1 0 8:1 / / rw - ext4 /dev/vda rw\n{line}").as_bytes());
     assert_eq!(entries.len(), 2);

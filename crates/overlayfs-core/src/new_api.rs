@@ -35,13 +35,30 @@ impl FsContext {
       return Err(Errno::last());
     }
     // SAFETY: the kernel just handed us this descriptor and nobody else owns it.
-    Ok(FsContext { fd: unsafe { OwnedFd::from_raw_fd(fd as RawFd) } })
+    Ok(FsContext {
+      fd: unsafe { OwnedFd::from_raw_fd(fd as RawFd) },
+    })
   }
 
-  fn config(&self, cmd: libc::c_uint, key: Option<&CStr>, value: *const libc::c_char, aux: i32) -> Result<(), Errno> {
+  fn config(
+    &self,
+    cmd: libc::c_uint,
+    key: Option<&CStr>,
+    value: *const libc::c_char,
+    aux: i32,
+  ) -> Result<(), Errno> {
     let key = key.map_or(std::ptr::null(), CStr::as_ptr);
     // SAFETY: key and value are NULL or NUL-terminated strings that outlive the call.
-    let rc = unsafe { libc::syscall(libc::SYS_fsconfig, self.fd.as_raw_fd(), cmd, key, value, aux) };
+    let rc = unsafe {
+      libc::syscall(
+        libc::SYS_fsconfig,
+        self.fd.as_raw_fd(),
+        cmd,
+        key,
+        value,
+        aux,
+      )
+    };
     if rc < 0 {
       Err(Errno::last())
     } else {
@@ -72,7 +89,14 @@ impl FsContext {
   /// `fsmount(2)`: a detached mount of the created superblock.
   pub fn mount(&self) -> Result<OwnedFd, Errno> {
     // SAFETY: plain integer arguments; returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_fsmount, self.fd.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0) };
+    let fd = unsafe {
+      libc::syscall(
+        libc::SYS_fsmount,
+        self.fd.as_raw_fd(),
+        libc::FSMOUNT_CLOEXEC,
+        0,
+      )
+    };
     if fd < 0 {
       return Err(Errno::last());
     }
@@ -92,7 +116,12 @@ impl FsContext {
       }
       let line = String::from_utf8_lossy(&buf[..n as usize]);
       let line = line.trim_end();
-      lines.push(line.split_once(' ').map_or(line, |(_, msg)| msg).to_string());
+      lines.push(
+        line
+          .split_once(' ')
+          .map_or(line, |(_, msg)| msg)
+          .to_string(),
+      );
     }
     lines.join("; ")
   }
@@ -155,13 +184,18 @@ pub fn mount_new_api(req: &MountRequest, opened: &OpenedRequest) -> Result<(), E
   for option in &req.options {
     let c_key = CString::new(option.key.as_str()).map_err(|_| nul(Path::new("")))?;
     let result = match &option.value {
-      Some(value) => ctx.set_string(&c_key, &CString::new(value.as_str()).map_err(|_| nul(Path::new("")))?),
+      Some(value) => ctx.set_string(
+        &c_key,
+        &CString::new(value.as_str()).map_err(|_| nul(Path::new("")))?,
+      ),
       None => ctx.set_flag(&c_key),
     };
     result.map_err(|e| fsconfig_error(&ctx, e, None, &format!("option {}", option.to_data())))?;
   }
 
-  ctx.create().map_err(|e| fsconfig_error(&ctx, e, Some(&req.target), "FSCONFIG_CMD_CREATE"))?;
+  ctx
+    .create()
+    .map_err(|e| fsconfig_error(&ctx, e, Some(&req.target), "FSCONFIG_CMD_CREATE"))?;
   let mount = ctx.mount().map_err(|e| {
     Error::sys(e, "fsmount", Some(&req.target), "overlay").with_kernel_message(&ctx.messages())
   })?;
@@ -198,7 +232,11 @@ fn fsconfig_error(ctx: &FsContext, errno: Errno, path: Option<&Path>, what: &str
 }
 
 fn nul(path: &Path) -> Error {
-  Error::refused(ErrorCode::InvalidRequest, Some(path), "a value contains a NUL byte".into())
+  Error::refused(
+    ErrorCode::InvalidRequest,
+    Some(path),
+    "a value contains a NUL byte".into(),
+  )
 }
 
 #[cfg(test)]
@@ -213,16 +251,28 @@ mod tests {
   #[test]
   fn values_over_the_limit_are_refused_before_fsconfig() {
     let long = "x".repeat(FSCONFIG_VALUE_MAX + 1);
-    let err = check_value(Role::Lower(4), Path::new(&long), long.len()).err().unwrap();
+    let err = check_value(Role::Lower(4), Path::new(&long), long.len())
+      .err()
+      .unwrap();
     assert_eq!(err.code, ErrorCode::ValueTooLong);
-    assert!(err.message.contains("256 bytes, over the 255-byte limit"), "{}", err.message);
+    assert!(
+      err.message.contains("256 bytes, over the 255-byte limit"),
+      "{}",
+      err.message
+    );
     assert!(check_value(Role::Lower(4), Path::new("x"), FSCONFIG_VALUE_MAX).is_ok());
   }
 
   #[test]
   fn upper_values_are_escaped_and_lower_values_are_literal() {
     let path = Path::new(r"/a\b");
-    assert_eq!(string_value(Role::Lower(0), path).unwrap().as_bytes(), br"/a\b");
-    assert_eq!(string_value(Role::Work, path).unwrap().as_bytes(), br"/a\\b");
+    assert_eq!(
+      string_value(Role::Lower(0), path).unwrap().as_bytes(),
+      br"/a\b"
+    );
+    assert_eq!(
+      string_value(Role::Work, path).unwrap().as_bytes(),
+      br"/a\\b"
+    );
   }
 }

@@ -61,7 +61,10 @@ impl Pool {
   fn grow(&self) {
     let live = self.live.load(Ordering::SeqCst);
     if live >= self.max
-      || self.live.compare_exchange(live, live + 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
+      || self
+        .live
+        .compare_exchange(live, live + 1, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
     {
       return;
     }

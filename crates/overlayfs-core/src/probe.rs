@@ -54,7 +54,9 @@ pub fn probe() -> Features {
     }
   };
   let lowerdir_plus = new_mount_api
-    && try_layer(&mut notes, "lowerdir+ by string", |ctx| ctx.set_string(c"lowerdir+", c"/"));
+    && try_layer(&mut notes, "lowerdir+ by string", |ctx| {
+      ctx.set_string(c"lowerdir+", c"/")
+    });
   let fd_layers = lowerdir_plus
     && try_layer(&mut notes, "lowerdir+ by O_RDONLY fd", |ctx| {
       let dir = open_root(OFlag::O_RDONLY)?;
@@ -89,7 +91,11 @@ fn in_user_namespace() -> bool {
 }
 
 fn open_root(access: OFlag) -> Result<OwnedFd, nix::errno::Errno> {
-  open("/", access | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+  open(
+    "/",
+    access | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+    Mode::empty(),
+  )
 }
 
 /// Runs `step` on a fresh overlay context; on failure records the kernel's reason.
@@ -105,7 +111,11 @@ fn try_layer(
     Ok(()) => true,
     Err(e) => {
       let kernel = ctx.messages();
-      notes.push(format!("{what}: {e:?}: {} {kernel}", e.desc()).trim_end().to_string());
+      notes.push(
+        format!("{what}: {e:?}: {} {kernel}", e.desc())
+          .trim_end()
+          .to_string(),
+      );
       false
     }
   }

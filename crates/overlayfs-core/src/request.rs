@@ -33,9 +33,15 @@ impl Strategy {
 
   /// Parses a strategy name; `None` for a name that does not exist.
   pub fn parse(name: &str) -> Option<Strategy> {
-    [Strategy::Absolute, Strategy::Relative, Strategy::ProcFd, Strategy::LowerdirPlus, Strategy::Fd]
-      .into_iter()
-      .find(|s| s.as_str() == name)
+    [
+      Strategy::Absolute,
+      Strategy::Relative,
+      Strategy::ProcFd,
+      Strategy::LowerdirPlus,
+      Strategy::Fd,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == name)
   }
 }
 
@@ -123,8 +129,16 @@ pub struct MountRequest {
 impl MountRequest {
   /// Every layer with the name of its role, in the order the kernel stacks them.
   pub fn roles(&self) -> Vec<(Role, &PathBuf)> {
-    let lower = self.lower.iter().enumerate().map(|(i, p)| (Role::Lower(i), p));
-    let data = self.data_layers.iter().enumerate().map(|(i, p)| (Role::Data(i), p));
+    let lower = self
+      .lower
+      .iter()
+      .enumerate()
+      .map(|(i, p)| (Role::Lower(i), p));
+    let data = self
+      .data_layers
+      .iter()
+      .enumerate()
+      .map(|(i, p)| (Role::Data(i), p));
     let upper = self.upper.iter().map(|p| (Role::Upper, p));
     let work = self.work.iter().map(|p| (Role::Work, p));
     lower.chain(data).chain(upper).chain(work).collect()

@@ -20,9 +20,12 @@ pub fn unmount(target: &Path, detach: bool) -> Result<(), Error> {
       err.code = ErrorCode::NotMounted;
       err
     }
-    Errno::EBUSY => {
-      Error::sys(errno, "umount2", Some(target), "the mount is in use; detach unmounts it lazily")
-    }
+    Errno::EBUSY => Error::sys(
+      errno,
+      "umount2",
+      Some(target),
+      "the mount is in use; detach unmounts it lazily",
+    ),
     _ => Error::sys(errno, "umount2", Some(target), "unmounting"),
   })
 }

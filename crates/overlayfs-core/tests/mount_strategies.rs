@@ -14,8 +14,14 @@ use overlayfs_core::{features, mountinfo, unmount, MountRequest, Strategy};
 fn in_private_namespace(test: impl FnOnce() + Send + 'static) {
   std::thread::spawn(move || {
     unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS): these tests need root");
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-      .expect("making / private");
+    mount(
+      None::<&str>,
+      "/",
+      None::<&str>,
+      MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+      None::<&str>,
+    )
+    .expect("making / private");
     test();
   })
   .join()
@@ -31,8 +37,9 @@ impl Store {
   fn new(name: &str, layers: usize) -> Store {
     let root = std::env::temp_dir().join(format!("ovl-core-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
-    let lower: Vec<PathBuf> =
-      (0..layers).map(|i| root.join("snapshots").join(i.to_string()).join("fs")).collect();
+    let lower: Vec<PathBuf> = (0..layers)
+      .map(|i| root.join("snapshots").join(i.to_string()).join("fs"))
+      .collect();
     for (i, dir) in lower.iter().enumerate() {
       fs::create_dir_all(dir).unwrap();
       fs::write(dir.join(format!("layer-{i}")), i.to_string()).unwrap();
@@ -68,7 +75,9 @@ impl Store {
   }
 
   fn expected(&self) -> Vec<String> {
-    let mut names: Vec<String> = (0..self.lower.len()).map(|i| format!("layer-{i}")).collect();
+    let mut names: Vec<String> = (0..self.lower.len())
+      .map(|i| format!("layer-{i}"))
+      .collect();
     names.sort();
     names
   }
@@ -83,7 +92,12 @@ impl Drop for Store {
 
 fn absolute_data(lower: &[PathBuf], upper: &Path, work: &Path) -> String {
   let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
-  format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display())
+  format!(
+    "lowerdir={},upperdir={},workdir={}",
+    lower.join(":"),
+    upper.display(),
+    work.display()
+  )
 }
 
 #[test]
@@ -101,12 +115,20 @@ fn every_strategy_mounts_the_same_view() {
     for strategy in strategies {
       let mut req = store.request(strategy);
       if strategy == Strategy::Absolute {
-        req.data = Some(absolute_data(&req.lower, &store.root.join("upper"), &store.root.join("work")));
+        req.data = Some(absolute_data(
+          &req.lower,
+          &store.root.join("upper"),
+          &store.root.join("work"),
+        ));
       }
       if strategy == Strategy::Relative {
         req.cwd = Some(store.root.join("snapshots"));
         req.lower = (0..20).map(|i| PathBuf::from(format!("{i}/fs"))).collect();
-        let lower = req.lower.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+        let lower = req
+          .lower
+          .iter()
+          .map(|p| p.display().to_string())
+          .collect::<Vec<_>>();
         let (upper, work) = (store.root.join("upper"), store.root.join("work"));
         req.data = Some(format!(
           "lowerdir={},upperdir={},workdir={}",
@@ -117,11 +139,15 @@ fn every_strategy_mounts_the_same_view() {
       }
       overlayfs_core::mount(&req).unwrap_or_else(|e| panic!("{}: {e}", strategy.as_str()));
       assert_eq!(store.merged(), store.expected(), "{}", strategy.as_str());
-      let entry = mountinfo::find(&store.root.join("merged")).unwrap().expect("listed");
+      let entry = mountinfo::find(&store.root.join("merged"))
+        .unwrap()
+        .expect("listed");
       assert_eq!(entry.fstype, "overlay");
       assert_eq!(entry.lowerdirs().0.len(), 20, "{}", strategy.as_str());
       unmount(&store.root.join("merged"), false).unwrap();
-      assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+      assert!(mountinfo::find(&store.root.join("merged"))
+        .unwrap()
+        .is_none());
     }
   });
 }
@@ -132,14 +158,24 @@ fn data_of_a_page_is_refused_and_nothing_is_mounted() {
     let store = Store::new("page", 2);
     let mut req = store.request(Strategy::Absolute);
     let page = overlayfs_core::limits::page_size();
-    let base = absolute_data(&req.lower, &store.root.join("upper"), &store.root.join("work"));
+    let base = absolute_data(
+      &req.lower,
+      &store.root.join("upper"),
+      &store.root.join("work"),
+    );
     // index=off is a valid option; padding its way to exactly one page keeps the data real.
     let padding = ",index=off".repeat((page - base.len()) / 10 + 1);
     req.data = Some(format!("{base}{padding}")[..page].to_string());
     let err = overlayfs_core::mount(&req).unwrap_err();
     assert_eq!(err.code, ErrorCode::DataTooLong);
-    assert!(err.message.contains(&format!("{page} bytes")), "{}", err.message);
-    assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+    assert!(
+      err.message.contains(&format!("{page} bytes")),
+      "{}",
+      err.message
+    );
+    assert!(mountinfo::find(&store.root.join("merged"))
+      .unwrap()
+      .is_none());
   });
 }
 
@@ -172,8 +208,14 @@ fn a_missing_layer_names_itself_and_leaves_nothing() {
     let err = overlayfs_core::mount(&req).unwrap_err();
     assert_eq!(err.errno, Some(nix::errno::Errno::ENOENT));
     assert_eq!(err.path.as_deref(), Some(store.root.join("nope").as_path()));
-    assert!(err.message.contains("lowerdir 1 does not exist"), "{}", err.message);
-    assert!(mountinfo::find(&store.root.join("merged")).unwrap().is_none());
+    assert!(
+      err.message.contains("lowerdir 1 does not exist"),
+      "{}",
+      err.message
+    );
+    assert!(mountinfo::find(&store.root.join("merged"))
+      .unwrap()
+      .is_none());
     assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
   });
 }

@@ -78,7 +78,9 @@ fn native_error(err: Error) -> NativeError {
   NativeError {
     // Like Node's fs errors, a failed syscall's code is its errno name; a refusal has its own.
     code: match err.code {
-      ErrorCode::Sys => err.errno_name().unwrap_or_else(|| err.code.as_str().to_string()),
+      ErrorCode::Sys => err
+        .errno_name()
+        .unwrap_or_else(|| err.code.as_str().to_string()),
       code => code.as_str().to_string(),
     },
     errno: err.errno.map(|e| e as i32),
@@ -124,7 +126,14 @@ fn core_request(req: NativeMountRequest) -> std::result::Result<MountRequest, Na
     data_layers: paths(req.data_layers),
     upper: req.upper.map(PathBuf::from),
     work: req.work.map(PathBuf::from),
-    options: req.options.into_iter().map(|o| MountOption { key: o.key, value: o.value }).collect(),
+    options: req
+      .options
+      .into_iter()
+      .map(|o| MountOption {
+        key: o.key,
+        value: o.value,
+      })
+      .collect(),
     data: req.data,
     allow_stacking: req.allow_stacking,
   })
@@ -140,7 +149,9 @@ where
   let job = move || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
     Ok(value) => deferred.resolve(move |_env| Ok(value)),
     // A bug, never an outcome: still settle the Promise rather than leave it pending.
-    Err(_) => deferred.reject(napi::Error::from_reason("overlayfs: the mount thread panicked")),
+    Err(_) => deferred.reject(napi::Error::from_reason(
+      "overlayfs: the mount thread panicked",
+    )),
   };
   if fresh {
     spawn_one(job);
@@ -156,7 +167,9 @@ where
 pub fn mount(env: &Env, request: NativeMountRequest) -> Result<Object<'_>> {
   let fresh = request.fresh_thread.unwrap_or(false);
   on_mount_thread(env, fresh, move || {
-    core_request(request).and_then(|req| overlayfs_core::mount(&req).map_err(native_error)).err()
+    core_request(request)
+      .and_then(|req| overlayfs_core::mount(&req).map_err(native_error))
+      .err()
   })
 }
 
@@ -164,7 +177,9 @@ pub fn mount(env: &Env, request: NativeMountRequest) -> Result<Object<'_>> {
 #[napi(ts_return_type = "Promise<NativeError | null>")]
 pub fn unmount(env: &Env, target: String, detach: bool) -> Result<Object<'_>> {
   on_mount_thread(env, false, move || {
-    overlayfs_core::unmount(target.as_ref(), detach).map_err(native_error).err()
+    overlayfs_core::unmount(target.as_ref(), detach)
+      .map_err(native_error)
+      .err()
   })
 }
 
@@ -172,7 +187,10 @@ pub fn unmount(env: &Env, target: String, detach: bool) -> Result<Object<'_>> {
 #[napi(ts_return_type = "Promise<NativeMountEntry | null>")]
 pub fn find_mount(env: &Env, target: String) -> Result<Object<'_>> {
   on_mount_thread(env, false, move || {
-    mountinfo::find(target.as_ref()).ok().flatten().map(native_entry)
+    mountinfo::find(target.as_ref())
+      .ok()
+      .flatten()
+      .map(native_entry)
   })
 }
 
