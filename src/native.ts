@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
+import { ErrorCodes, OverlayError } from './errors'
+
 export interface NativeOption {
   key: string
   value?: string
@@ -67,20 +69,54 @@ export interface NativeBinding {
   mountThreads(): number
 }
 
-/** The napi-rs platform triple of this process, e.g. `linux-x64-gnu`. */
-export function platformTriple(): string {
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }
-  const libc = report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'
-  return `${process.platform}-${process.arch}-${libc}`
+/** What picks the native binary: the OS, the CPU and, on Linux, the C library. */
+export interface Host {
+  platform: string
+  arch: string
+  /** `gnu` (glibc) or `musl`; Linux only. */
+  libc?: 'gnu' | 'musl'
 }
 
-function load(): NativeBinding {
-  const triple = platformTriple()
-  if (process.platform !== 'linux') {
-    throw new Error(
+/** The platform triples that have a prebuilt package `overlayfs-<triple>`. */
+export const PREBUILT_TRIPLES = [
+  'linux-x64-gnu',
+  'linux-arm64-gnu',
+  'linux-x64-musl',
+  'linux-arm64-musl',
+] as const
+
+/** This process's host. The C library is glibc when Node's report names a glibc version. */
+export function currentHost(): Host {
+  const { platform, arch } = process
+  if (platform !== 'linux') return { platform, arch }
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }
+  return { platform, arch, libc: report?.header?.glibcVersionRuntime ? 'gnu' : 'musl' }
+}
+
+/** The napi-rs platform triple of `host`, e.g. `linux-x64-gnu` or `darwin-arm64`. */
+export function platformTriple(host: Host = currentHost()): string {
+  const base = `${host.platform}-${host.arch}`
+  return host.libc ? `${base}-${host.libc}` : base
+}
+
+function unsupported(message: string, cause?: unknown): OverlayError {
+  const err = new OverlayError(ErrorCodes.UNSUPPORTED_PLATFORM, message)
+  if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause })
+  return err
+}
+
+/**
+ * Loads the native binary for `host`: the file OVERLAYFS_NATIVE_PATH names, else a local
+ * build in `native/`, else the platform package `overlayfs-<triple>`.
+ */
+export function loadNative(host: Host = currentHost()): NativeBinding {
+  const triple = platformTriple(host)
+  if (host.platform !== 'linux') {
+    throw unsupported(
       `overlayfs works on Linux only (OverlayFS is a Linux filesystem); this is ${triple}`,
     )
   }
+
   const file = `overlayfs.${triple}.node`
   const candidates = [
     process.env.OVERLAYFS_NATIVE_PATH,
@@ -90,25 +126,35 @@ function load(): NativeBinding {
   for (const candidate of candidates) {
     if (existsSync(candidate)) return require(candidate) as NativeBinding
   }
+
   const pkg = `overlayfs-${triple}`
   try {
     return require(pkg) as NativeBinding
   } catch (cause) {
-    const supported = 'linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, linux-arm64-musl'
-    const err = new Error(
-      `overlayfs has no native binary for ${triple}: the optional dependency ${pkg} is not ` +
-        `installed (prebuilt platforms: ${supported}). Reinstall without --no-optional, or ` +
-        `build from source with 'npm run build'.`,
-    )
-    ;(err as Error & { cause: unknown }).cause = cause
-    throw err
+    const message = `overlayfs has no native binary for ${triple}: ${whyNot(triple, cause)}`
+    throw unsupported(message, cause)
   }
+}
+
+/** Why the platform package for `triple` gave no binary, and what to do about it. */
+function whyNot(triple: string, cause: unknown): string {
+  const pkg = `overlayfs-${triple}`
+  if (!(PREBUILT_TRIPLES as readonly string[]).includes(triple)) {
+    return (
+      `no package is built for it (prebuilt: ${PREBUILT_TRIPLES.join(', ')}); build the ` +
+      `addon from source and point OVERLAYFS_NATIVE_PATH at it`
+    )
+  }
+  if ((cause as { code?: string }).code === 'MODULE_NOT_FOUND') {
+    return `its package ${pkg} is not installed; reinstall without --omit=optional`
+  }
+  return `its package ${pkg} does not load: ${(cause as Error).message}`
 }
 
 let binding: NativeBinding | undefined
 
 /** The native addon, loaded on first use. */
 export function native(): NativeBinding {
-  binding ??= load()
+  binding ??= loadNative()
   return binding
 }
