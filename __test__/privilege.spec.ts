@@ -15,16 +15,21 @@ const dist = join(__dirname, '..', 'dist', 'index.js')
 
 /** Runs a script that mounts `store` with the built package, as `prefix` says, and
  * returns what it printed as JSON. */
-function runAs(prefix: string[], store: ReturnType<typeof containerdStore>): Record<string, unknown> {
+function runAs(
+  prefix: string[],
+  store: ReturnType<typeof containerdStore>,
+): Record<string, unknown> {
+  const paths = { lower: store.lower, upper: store.upper, work: store.work, target: store.target }
   const script = `
     const o = require(${JSON.stringify(dist)})
-    const store = ${JSON.stringify({ lower: store.lower, upper: store.upper, work: store.work, target: store.target })}
+    const store = ${JSON.stringify(paths)}
     o.mount(store).then(
       async (m) => {
         const entry = await o.findMount(store.target)
         const options = entry.superOptions.map((x) => x.key)
         await m.unmount()
-        console.log(JSON.stringify({ ok: true, strategy: m.strategy, options, userns: o.probeSync().userNamespace }))
+        const userns = o.probeSync().userNamespace
+        console.log(JSON.stringify({ ok: true, strategy: m.strategy, options, userns }))
       },
       (e) => console.log(JSON.stringify({ ok: false, code: e.code, message: e.message })))
   `

@@ -13,6 +13,9 @@ test('a short soak leaves descriptors, threads and overlay mounts as they were',
   t.is(f.after.descriptors, f.before.descriptors)
   t.is(f.after.threads, f.before.threads)
   t.is(f.after.overlays, f.before.overlays)
-  t.true(f.after.rssMiB - f.before.rssMiB <= f.rssBoundMiB, `${f.before.rssMiB} -> ${f.after.rssMiB}`)
+  t.true(
+    f.after.rssMiB - f.before.rssMiB <= f.rssBoundMiB,
+    `${f.before.rssMiB} -> ${f.after.rssMiB}`,
+  )
   t.true(f.ok)
 })

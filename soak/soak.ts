@@ -60,7 +60,11 @@ function workerFigures(worker: Worker): Promise<CycleFigures> {
 }
 
 /** Runs the soak; `cycles` in all, a third of them in each of two workers. */
-export async function soak(cycles: number, inFlight: number, rssBoundMiB = 64): Promise<SoakFigures> {
+export async function soak(
+  cycles: number,
+  inFlight: number,
+  rssBoundMiB = 64,
+): Promise<SoakFigures> {
   const root = mkdtempSync(join(tmpdir(), 'overlayfs-soak-'))
   const canary = layCanary(process.cwd())
   try {
@@ -75,7 +79,10 @@ export async function soak(cycles: number, inFlight: number, rssBoundMiB = 64): 
 
     const share = Math.floor(cycles / 3)
     const perWorker = Math.max(1, Math.floor(inFlight / 4))
-    const workers = [inWorker(join(root, 'w1'), share, perWorker), inWorker(join(root, 'w2'), share, perWorker)]
+    const workers = [
+      inWorker(join(root, 'w1'), share, perWorker),
+      inWorker(join(root, 'w2'), share, perWorker),
+    ]
     const results = await Promise.all([
       runCycles(join(root, 'main'), cycles - 2 * share, inFlight, canary),
       ...workers.map(workerFigures),
@@ -116,10 +123,11 @@ export async function soak(cycles: number, inFlight: number, rssBoundMiB = 64): 
 }
 
 function report(f: SoakFigures): string {
-  const row = (name: string, key: keyof Counts, unit = '') =>
-    `${name.padEnd(14)} ${String(f.before[key]).padStart(8)}${unit} ${String(f.after[key]).padStart(8)}${unit}`
+  const row = (name: string, key: keyof Counts) =>
+    [name.padEnd(14), String(f.before[key]).padStart(8), String(f.after[key]).padStart(8)].join(' ')
   return [
-    `${f.cycles} mount/unmount cycles, ${f.inFlight} in flight on the main thread plus two workers, in ${f.seconds} s`,
+    `${f.cycles} mount/unmount cycles, ${f.inFlight} in flight on the main thread ` +
+      `plus two workers, in ${f.seconds} s`,
     `${''.padEnd(14)} ${'before'.padStart(8)} ${'after'.padStart(8)}`,
     row('descriptors', 'descriptors'),
     row('threads', 'threads'),

@@ -42,6 +42,8 @@ USAGE.plan = USAGE.mount.replace('overlayfs mount', 'overlayfs plan')
 
 class UsageError extends Error {}
 
+const yes = (flag: boolean) => (flag ? 'yes' : 'no')
+
 const MOUNT_FLAGS = {
   lower: { type: 'string', multiple: true },
   'lower-file': { type: 'string' },
@@ -101,18 +103,30 @@ async function run(argv: string[]): Promise<void> {
     console.log(USAGE.main)
     return
   }
-  if (!(command in USAGE) || command === 'main') throw new UsageError(`unknown command '${command}'`)
+  if (!(command in USAGE) || command === 'main')
+    throw new UsageError(`unknown command '${command}'`)
 
   if (command === 'probe') {
-    const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+    const { values } = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    })
     if (values.help) return void console.log(USAGE.probe)
     const f = await probe()
     if (values.json) return void console.log(JSON.stringify(f, null, 2))
-    console.log(`kernel ${f.release}, page size ${f.pageSize} bytes, up to ${f.maxLowerLayers} lower layers`)
+    console.log(
+      `kernel ${f.release}, page size ${f.pageSize} bytes, up to ${f.maxLowerLayers} lower layers`,
+    )
     console.log(`new mount API: ${f.newMountApi ? 'yes' : 'no'}`)
-    console.log(`lowerdir+ (6.8+): ${f.lowerdirPlus ? 'yes' : 'no'}, values up to ${f.fsconfigValueMax} bytes`)
-    console.log(`file-descriptor layers (6.13+): ${f.fdLayers ? 'yes' : 'no'}; O_PATH (6.15+): ${f.oPathFds ? 'yes' : 'no'}`)
-    console.log(`user namespace: ${f.userNamespace ? 'yes (userxattr is added for writable mounts)' : 'no'}`)
+    console.log(
+      `lowerdir+ (6.8+): ${yes(f.lowerdirPlus)}, values up to ${f.fsconfigValueMax} bytes`,
+    )
+    console.log(
+      `file-descriptor layers (6.13+): ${yes(f.fdLayers)}; O_PATH (6.15+): ${yes(f.oPathFds)}`,
+    )
+    console.log(
+      `user namespace: ${f.userNamespace ? 'yes (userxattr is added for writable mounts)' : 'no'}`,
+    )
     for (const note of f.notes) console.log(`note: ${note}`)
     return
   }
@@ -120,7 +134,11 @@ async function run(argv: string[]): Promise<void> {
   if (command === 'umount') {
     const { values, positionals } = parseArgs({
       args,
-      options: { detach: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        detach: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     })
     if (values.help) return void console.log(USAGE.umount)
@@ -144,11 +162,16 @@ async function run(argv: string[]): Promise<void> {
 }
 
 function fail(err: unknown, json: boolean): number {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  const usage =
+    err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   const e = err as OverlayError
   if (json) {
     const { code, message, errno, syscall, path } = e
-    console.log(JSON.stringify({ error: { code: usage ? 'ERR_USAGE' : code, message, errno, syscall, path } }))
+    console.log(
+      JSON.stringify({
+        error: { code: usage ? 'ERR_USAGE' : code, message, errno, syscall, path },
+      }),
+    )
   } else {
     console.error(`overlayfs: ${e.message}${usage ? '\n(see overlayfs --help)' : ''}`)
     if (!usage && e.code) console.error(`code: ${e.code}`)

@@ -71,7 +71,8 @@ export function invalid(message: string, path?: string): OverlayError {
 
 /** Turns an error from the core into an `OverlayError`, prefixed with what was asked. */
 export function fromNative(err: NativeError, asked: string): OverlayError {
-  const hint = err.code === 'EPERM' ? ': mounting needs CAP_SYS_ADMIN (root, or `unshare -Urm`)' : ''
+  const hint =
+    err.code === 'EPERM' ? ': mounting needs CAP_SYS_ADMIN (root, or `unshare -Urm`)' : ''
   return new OverlayError(err.code, `${asked}: ${err.message}${hint}`, {
     errno: err.errno == null ? undefined : -Math.abs(err.errno),
     syscall: err.syscall ?? undefined,

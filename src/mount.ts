@@ -47,7 +47,8 @@ export async function mount(options: MountOptions, call: MountCallOptions = {}):
   const planned = plan(options, call.features)
 
   const failure = await native().mount(planned.request)
-  if (failure) throw fromNative(failure, `mount overlay on '${planned.target}' (${planned.strategy})`)
+  if (failure)
+    throw fromNative(failure, `mount overlay on '${planned.target}' (${planned.strategy})`)
 
   if (signal?.aborted) {
     const undo = await native().unmount(planned.target, true)

@@ -80,7 +80,8 @@ export function checkPath(value: unknown, role: string): string {
 }
 
 function parseOption(text: unknown): ParsedOption {
-  if (typeof text !== 'string' || text === '') throw invalid(`an extra option must be a non-empty string`)
+  if (typeof text !== 'string' || text === '')
+    throw invalid(`an extra option must be a non-empty string`)
   const eq = text.indexOf('=')
   const key = eq < 0 ? text : text.slice(0, eq)
   const value = eq < 0 ? undefined : text.slice(eq + 1)
@@ -92,7 +93,8 @@ function parseOption(text: unknown): ParsedOption {
     throw invalid(`unknown overlay option '${text}' (known: ${known})`)
   }
   const values = KNOWN_OPTIONS[key]
-  if (values === null && value !== undefined) throw invalid(`option '${key}' takes no value, got '${text}'`)
+  if (values === null && value !== undefined)
+    throw invalid(`option '${key}' takes no value, got '${text}'`)
   if (values !== null && (value === undefined || !values.includes(value))) {
     throw invalid(`option '${text}' needs one of ${key}=${values.join('|')}`)
   }
@@ -108,14 +110,18 @@ function checkOptions(parsed: ParsedOption[], writable: boolean): void {
   const has = (key: string, value?: string) =>
     parsed.some((o) => o.key === key && o.value === value)
   if (has('userxattr') && has('metacopy', 'on')) {
-    throw invalid(`options 'metacopy=on' and 'userxattr' conflict: the kernel refuses metacopy with user xattrs`)
+    throw invalid(
+      `options 'metacopy=on' and 'userxattr' conflict: ` +
+        'the kernel refuses metacopy with user xattrs',
+    )
   }
   if (has('volatile') && !writable) throw invalid(`option 'volatile' needs an upper layer`)
 }
 
 /** Checks everything that can be checked without the filesystem: types, paths, counts. */
 export function checkMountOptions(options: MountOptions, features: Features): CheckedOptions {
-  if (options === null || typeof options !== 'object') throw invalid('mount options must be an object')
+  if (options === null || typeof options !== 'object')
+    throw invalid('mount options must be an object')
   if (!Array.isArray(options.lower)) throw invalid('lower must be an array of absolute paths')
   const dataIn = options.data ?? []
   if (!Array.isArray(dataIn)) throw invalid('data must be an array of absolute paths')
@@ -128,7 +134,8 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
       { limit: features.maxLowerLayers, count },
     )
   }
-  if (options.lower.length === 0) throw invalid('lower is empty: an overlay needs at least one lower layer')
+  if (options.lower.length === 0)
+    throw invalid('lower is empty: an overlay needs at least one lower layer')
 
   const lower = options.lower.map((p, i) => checkPath(p, `lower[${i}]`))
   const data = dataIn.map((p, i) => checkPath(p, `data[${i}]`))
@@ -151,7 +158,10 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
     if (other) throw invalid(`${role} '${path}' is listed twice (also as ${other})`, path)
     byPath.set(path, role)
     if (target === path || target.startsWith(path === '/' ? '/' : `${path}/`)) {
-      throw invalid(`target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`, target)
+      throw invalid(
+        `target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`,
+        target,
+      )
     }
   }
 
@@ -165,11 +175,21 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const parsed = extra.map(parseOption)
   const writable = upper !== undefined
   const wantsUserxattr = options.userxattr ?? (features.userNamespace && writable)
-  if (wantsUserxattr && !parsed.some((o) => o.key === 'userxattr')) parsed.push({ key: 'userxattr' })
+  if (wantsUserxattr && !parsed.some((o) => o.key === 'userxattr'))
+    parsed.push({ key: 'userxattr' })
   if (data.length > 0 && !parsed.some((o) => o.key === 'metacopy')) {
     parsed.push({ key: 'metacopy', value: 'on' })
   }
   checkOptions(parsed, writable)
 
-  return { lower, data, upper, work, target, strategy, options: parsed, allowStacking: Boolean(options.allowStacking) }
+  return {
+    lower,
+    data,
+    upper,
+    work,
+    target,
+    strategy,
+    options: parsed,
+    allowStacking: Boolean(options.allowStacking),
+  }
 }

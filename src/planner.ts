@@ -183,13 +183,19 @@ function lowerdirPlus(opts: CheckedOptions, f: Features): Candidate {
   }
   const absolute = longest((p) => p)
   if (absolute.bytes <= f.fsconfigValueMax) {
-    return { ok: true, plan: { ...request('lowerdir+', opts, null, (p) => p, null), valueBytes: absolute.bytes } }
+    return {
+      ok: true,
+      plan: { ...request('lowerdir+', opts, null, (p) => p, null), valueBytes: absolute.bytes },
+    }
   }
   const cwd = commonDirectory([...opts.lower, ...opts.data])
   const map = (p: string) => relativeTo(cwd, p)
   const relative = longest(map)
   if (relative.bytes <= f.fsconfigValueMax) {
-    return { ok: true, plan: { ...request('lowerdir+', opts, cwd, map, null), valueBytes: relative.bytes } }
+    return {
+      ok: true,
+      plan: { ...request('lowerdir+', opts, cwd, map, null), valueBytes: relative.bytes },
+    }
   }
   return {
     ok: false,
@@ -203,7 +209,9 @@ function lowerdirPlus(opts: CheckedOptions, f: Features): Candidate {
 
 function fd(opts: CheckedOptions, f: Features): Candidate {
   if (!f.fdLayers) {
-    const why = f.newMountApi ? 'file-descriptor layers (Linux 6.13+)' : 'new mount API (Linux 5.2+)'
+    const why = f.newMountApi
+      ? 'file-descriptor layers (Linux 6.13+)'
+      : 'new mount API (Linux 5.2+)'
     return { ok: false, code: ErrorCodes.UNSUPPORTED, reason: `kernel ${f.release} has no ${why}` }
   }
   return { ok: true, plan: request('fd', opts, null, (p) => p, null) }
@@ -257,5 +265,8 @@ export function plan(options: MountOptions, features: Features = probeSync()): P
     rejected.push({ strategy, code: c.code, reason: c.reason })
   }
   const reasons = rejected.map((r) => `${r.strategy}: ${r.reason}`).join('; ')
-  throw new OverlayError(ErrorCodes.NO_STRATEGY, `no strategy can mount this on kernel ${features.release}: ${reasons}`)
+  throw new OverlayError(
+    ErrorCodes.NO_STRATEGY,
+    `no strategy can mount this on kernel ${features.release}: ${reasons}`,
+  )
 }

@@ -2,7 +2,7 @@
  * What every mounting test stands on: a check that it runs in a private mount namespace,
  * and temporary directories that are unmounted and removed even when a test fails.
  */
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -44,5 +44,5 @@ export function sandbox(t: ExecutionContext, name = 'ovl'): string {
 
 /** Open descriptors of this process. */
 export function openFds(): number {
-  return readdirSync("/proc/self/fd").length
+  return readdirSync('/proc/self/fd').length
 }

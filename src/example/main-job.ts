@@ -25,10 +25,14 @@ function everyStrategy(store: Store, features: Features): void {
   for (const strategy of STRATEGIES) {
     try {
       const p = plan({ ...store, strategy }, features)
-      const size = p.data !== null ? `${p.dataBytes} of ${p.pageSize} bytes of mount data` : 'one fsconfig call per layer'
+      const size =
+        p.data !== null
+          ? `${p.dataBytes} of ${p.pageSize} bytes of mount data`
+          : 'one fsconfig call per layer'
       say(`    ${strategy.padEnd(9)} fits: ${size}${p.cwd ? `, from ${p.cwd}` : ''}`)
     } catch (err) {
-      say(`    ${strategy.padEnd(9)} cannot: ${(err as Error).message.replace(/^strategy \S+ cannot mount this: /, '')}`)
+      const why = (err as Error).message.replace(/^.*mount this: /, '')
+      say(`    ${strategy.padEnd(9)} cannot: ${why}`)
     }
   }
 }
@@ -41,9 +45,18 @@ function explain(p: Plan): void {
 }
 
 async function mountAndProve(name: string, store: Store): Promise<void> {
-  const absolute = legacyData({ lower: store.lower, data: [], upper: store.upper, work: store.work, options: [] })
+  const absolute = legacyData({
+    lower: store.lower,
+    data: [],
+    upper: store.upper,
+    work: store.work,
+    options: [],
+  })
   const pages = (Buffer.byteLength(absolute) / (await probe()).pageSize).toFixed(1)
-  say(`${name}: ${store.lower.length} layers; as one lowerdir= string ${Buffer.byteLength(absolute)} bytes (${pages} pages)`)
+  say(
+    `${name}: ${store.lower.length} layers; ` +
+      `as one lowerdir= string ${Buffer.byteLength(absolute)} bytes (${pages} pages)`,
+  )
 
   say('  each strategy on its own:')
   everyStrategy(store, await probe())
@@ -54,13 +67,18 @@ async function mountAndProve(name: string, store: Store): Promise<void> {
 
   const seen = new Set(readdirSync(store.target))
   const missing = store.markers.filter((marker) => !seen.has(marker))
-  if (missing.length > 0) throw new Error(`merged view lacks ${missing.length} layers, first ${missing[0]}`)
+  if (missing.length > 0)
+    throw new Error(`merged view lacks ${missing.length} layers, first ${missing[0]}`)
   say(`  merged view shows the marker file of every one of the ${store.markers.length} layers`)
 
   writeFileSync(join(store.target, 'written-through-the-overlay'), 'hello\n')
-  const landed = readFileSync(join(store.upper, 'written-through-the-overlay'), 'utf8') === 'hello\n'
-  const lowerUntouched = store.lower.every((dir) => !existsSync(join(dir, 'written-through-the-overlay')))
-  if (!landed || !lowerUntouched) throw new Error('a write through the overlay did not land in upper alone')
+  const landed =
+    readFileSync(join(store.upper, 'written-through-the-overlay'), 'utf8') === 'hello\n'
+  const lowerUntouched = store.lower.every(
+    (dir) => !existsSync(join(dir, 'written-through-the-overlay')),
+  )
+  if (!landed || !lowerUntouched)
+    throw new Error('a write through the overlay did not land in upper alone')
   say('  a file written through the overlay landed in upper, and in no lower layer')
 
   await m.unmount()
@@ -75,7 +93,10 @@ function olderKernel(f: Features, release: string, patch: Partial<Features>): Fe
 
 async function main(): Promise<void> {
   const features = await probe()
-  say(`kernel ${features.release}: page ${features.pageSize} bytes, fd layers ${features.fdLayers}, lowerdir+ ${features.lowerdirPlus}`)
+  say(
+    `kernel ${features.release}: page ${features.pageSize} bytes, ` +
+      `fd layers ${features.fdLayers}, lowerdir+ ${features.lowerdirPlus}`,
+  )
   const tmp = mkdtempSync(join(tmpdir(), 'overlayfs-example-'))
   try {
     const root = join(tmp, 'var/lib/containerd/io.containerd.snapshotter.v1.overlayfs')
@@ -85,12 +106,17 @@ async function main(): Promise<void> {
     const docker = dockerStore(join(tmp, 'var/lib/docker'), LAYERS)
     await mountAndProve('Docker-like store', docker)
     say('  on a kernel without the new mount API, the same store would be planned as:')
-    explain(plan(docker, olderKernel(features, '5.15 (no new mount API)', {
-      newMountApi: false,
-      lowerdirPlus: false,
-      fdLayers: false,
-      oPathFds: false,
-    })))
+    explain(
+      plan(
+        docker,
+        olderKernel(features, '5.15 (no new mount API)', {
+          newMountApi: false,
+          lowerdirPlus: false,
+          fdLayers: false,
+          oPathFds: false,
+        }),
+      ),
+    )
   } finally {
     rmSync(tmp, { recursive: true, force: true })
     say()

@@ -29,7 +29,15 @@ function lay(root: string, lower: string[]): Store {
   })
   const [upper, work, target] = ['upper', 'work', 'merged'].map((n) => join(root, n))
   for (const dir of [upper, work, target]) mkdirSync(dir, { recursive: true })
-  return { root, lower, upper, work, target, markers, remove: () => rmSync(root, { recursive: true, force: true }) }
+  return {
+    root,
+    lower,
+    upper,
+    work,
+    target,
+    markers,
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  }
 }
 
 /**
@@ -38,11 +46,17 @@ function lay(root: string, lower: string[]): Store {
  */
 export function containerdStore(root: string, count: number, firstId = 1): Store {
   const ids = Array.from({ length: count }, (_, i) => firstId + i).reverse()
-  return lay(root, ids.map((id) => join(root, 'snapshots', String(id), 'fs')))
+  return lay(
+    root,
+    ids.map((id) => join(root, 'snapshots', String(id), 'fs')),
+  )
 }
 
 /** A Docker-like store: `count` layers `<root>/overlay2/<64 hex digits>/diff`. */
 export function dockerStore(root: string, count: number): Store {
   const digest = (i: number) => createHash('sha256').update(`layer ${i}`).digest('hex')
-  return lay(root, Array.from({ length: count }, (_, i) => join(root, 'overlay2', digest(i), 'diff')))
+  return lay(
+    root,
+    Array.from({ length: count }, (_, i) => join(root, 'overlay2', digest(i), 'diff')),
+  )
 }
