@@ -219,3 +219,86 @@ fn a_missing_layer_names_itself_and_leaves_nothing() {
     assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
   });
 }
+
+/// Sets extended attribute `name` on `path`.
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+  use std::os::unix::ffi::OsStrExt;
+  let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+  let c_name = std::ffi::CString::new(name).unwrap();
+  // SAFETY: both strings are NUL-terminated and the value slice outlives the call.
+  let rc = unsafe {
+    libc::setxattr(
+      c_path.as_ptr(),
+      c_name.as_ptr(),
+      value.as_ptr().cast(),
+      value.len(),
+      0,
+    )
+  };
+  assert_eq!(
+    rc,
+    0,
+    "setxattr {name} on {}: {}",
+    path.display(),
+    std::io::Error::last_os_error()
+  );
+}
+
+#[test]
+fn a_metacopy_file_reads_its_data_from_a_data_only_layer() {
+  in_private_namespace(|| {
+    let store = Store::new("datadir", 1);
+    let blob = store.root.join("blobs");
+    fs::create_dir_all(blob.join("sha256")).unwrap();
+    fs::write(
+      blob.join("sha256/abc"),
+      b"the data lives in the data-only layer\n",
+    )
+    .unwrap();
+    // A metadata-only file in the lower layer that redirects to the blob by absolute path.
+    let meta = store.lower[0].join("file");
+    let len = fs::metadata(blob.join("sha256/abc")).unwrap().len();
+    fs::File::create(&meta).unwrap().set_len(len).unwrap();
+    set_xattr(&meta, "trusted.overlay.metacopy", b"");
+    set_xattr(&meta, "trusted.overlay.redirect", b"/sha256/abc");
+
+    let f = features();
+    let mut strategies = vec![Strategy::ProcFd];
+    if f.lowerdir_plus {
+      strategies.push(Strategy::LowerdirPlus);
+    }
+    if f.fd_layers {
+      strategies.push(Strategy::Fd);
+    }
+    for strategy in strategies {
+      let mut req = store.request(strategy);
+      req.upper = None;
+      req.work = None;
+      req.data_layers = vec![blob.clone()];
+      req.options = vec![overlayfs_core::MountOption {
+        key: "metacopy".into(),
+        value: Some("on".into()),
+      }];
+      overlayfs_core::mount(&req).unwrap_or_else(|e| panic!("{}: {e}", strategy.as_str()));
+      let merged = store.root.join("merged");
+      let text = fs::read_to_string(merged.join("file"));
+      let names: Vec<String> = fs::read_dir(&merged)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+      unmount(&merged, false).unwrap();
+      assert_eq!(
+        text.unwrap(),
+        "the data lives in the data-only layer\n",
+        "{}",
+        strategy.as_str()
+      );
+      // The data-only layer's own tree is not part of the merged view.
+      assert!(
+        !names.contains(&"sha256".to_string()),
+        "{}: {names:?}",
+        strategy.as_str()
+      );
+    }
+  });
+}
