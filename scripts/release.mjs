@@ -51,8 +51,9 @@ function platformPackages() {
 }
 
 /**
- * Sets `version` in package.json, every npm/ package.json and the Cargo workspace, or with
- * `check` only lists what differs. Returns the files that had another version.
+ * Sets `version` in package.json, package-lock.json, every npm/ package.json and the Cargo
+ * workspace (the next cargo build carries it into Cargo.lock), or with `check` only lists
+ * what differs. Returns the files that had another version.
  */
 function stamp(version, platforms, check) {
   const differ = []
@@ -61,6 +62,15 @@ function stamp(version, platforms, check) {
     if (manifest.version === version) continue
     differ.push(`${file} has ${manifest.version}`)
     if (!check) writeJson(join(root, file), { ...manifest, version })
+  }
+
+  const lockFile = join(root, 'package-lock.json')
+  const lock = readJson(lockFile)
+  if (lock.version !== version || lock.packages[''].version !== version) {
+    differ.push(`package-lock.json has ${lock.version}`)
+    lock.version = version
+    lock.packages[''].version = version
+    if (!check) writeJson(lockFile, lock)
   }
 
   const cargoFile = join(root, 'Cargo.toml')
@@ -130,7 +140,11 @@ function main() {
     fail(`--no-stamp, but not every package has ${version}: ${differ.join(', ')}`)
   }
 
-  if (!values['skip-build']) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+  if (!values['skip-build']) {
+    // A fresh dist/, so that nothing a removed source file left behind is packed.
+    rmSync(join(root, 'dist'), { recursive: true, force: true })
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+  }
   const require = createRequire(import.meta.url)
   const host = require(join(root, 'dist', 'native.js')).platformTriple()
 
@@ -143,7 +157,8 @@ function main() {
   for (const platform of platforms) {
     const binary = join(root, 'native', platform.manifest.main)
     if (!existsSync(binary)) {
-      if (values.all || platform.triple === host) fail(`no binary for ${platform.triple}: ${binary}`)
+      const needed = values.all || platform.triple === host
+      if (needed) fail(`no binary for ${platform.triple}: ${binary}`)
       process.stderr.write(`release: skipping ${platform.manifest.name}: no ${binary}\n`)
       continue
     }
