@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! overlayfs-bench serve CASES   read "<case number> <cycles>" lines from stdin; answer each
-//!                               with one JSON line of cycle times; at the end of stdin,
-//!                               print the medians of every case as one JSON line
+//!                               with one JSON line of cycle times ("reset" forgets every
+//!                               time so far, after a warm-up); at the end of stdin, print
+//!                               the medians of every case as one JSON line
 //! overlayfs-bench run CASES [ROUNDS] [CYCLES]
 //!                               take ROUNDS rounds of CYCLES cycles of every case in turn
 //!                               (for profiling without Node), then print the medians
@@ -60,6 +61,13 @@ fn serve(cases: &[Case]) -> Result<(), String> {
   let mut out = std::io::stdout().lock();
   for line in std::io::stdin().lock().lines() {
     let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+    if line == "reset" {
+      samples = Samples::default();
+      writeln!(out, "{{}}")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
+      continue;
+    }
     let (case, cycles) = line
       .split_once(' ')
       .ok_or_else(|| format!("bad command '{line}'"))?;
