@@ -1,0 +1,240 @@
+/** The results as ratio tables in Markdown, printed to the terminal and written to a file. */
+import { STRATEGIES } from '../dist'
+import type { Approach, Kind } from './approaches'
+import type { LoadResult, ThroughputResult } from './in-flight'
+import type { Timing } from './sequential'
+import { judge, slopes } from './targets'
+import type { Mount8Row, NativeRow, Target } from './targets'
+
+export interface Machine {
+  kernel: string
+  node: string
+  cpus: number
+  pageSize: number
+  date: string
+}
+
+export interface Settings {
+  rounds: number
+  cycles: number
+  inFlight: number
+  loadRounds: number
+  loadLayers: number
+  throughputCycles: number
+  throughputRounds: number
+}
+
+export interface BenchResult {
+  machine: Machine
+  settings: Settings
+  timings: Timing[]
+  load: LoadResult
+  throughput: ThroughputResult[]
+  nativeRows: NativeRow[]
+  mount8Rows: Mount8Row[]
+  targets: Target[]
+}
+
+const us = (ns: number) => {
+  const v = ns / 1e3
+  return v < 100 ? v.toFixed(1) : Math.round(v).toString()
+}
+const x = (r: number) => `${r.toFixed(2)}x`
+
+function find(timings: Timing[], kind: Kind, layers: number, strategy: Approach['strategy']) {
+  return timings.find(
+    (t) =>
+      t.approach.kind === kind && t.approach.layers === layers && t.approach.strategy === strategy,
+  )
+}
+
+/** The layer counts of the run, in order. */
+export function layerCounts(timings: Timing[]): number[] {
+  return [...new Set(timings.map((t) => t.approach.layers))].sort((a, b) => a - b)
+}
+
+function nativeRows(timings: Timing[]): NativeRow[] {
+  const rows: NativeRow[] = []
+  for (const layers of layerCounts(timings)) {
+    const auto = find(timings, 'package', layers, 'auto')
+    const took = auto?.approach.note.replace('takes ', '')
+    for (const strategy of ['auto' as const, ...STRATEGIES]) {
+      const pkg = find(timings, 'package', layers, strategy)
+      const nat = find(timings, 'native', layers, strategy === 'auto' ? (took as never) : strategy)
+      if (!pkg || !nat || pkg.approach.skip || nat.approach.skip) continue
+      const label = strategy === 'auto' ? `auto (${took})` : strategy
+      const ratio = pkg.medianNs / nat.medianNs
+      rows.push({ layers, label, nativeNs: nat.medianNs, packageNs: pkg.medianNs, ratio })
+    }
+  }
+  return rows
+}
+
+function mount8Rows(timings: Timing[]): Mount8Row[] {
+  return layerCounts(timings).flatMap((layers) => {
+    const pkg = find(timings, 'package', layers, 'auto')
+    const m8 = find(timings, 'mount8', layers, 'auto')
+    if (!pkg || !m8 || m8.approach.skip || pkg.approach.skip) return []
+    return [
+      {
+        layers,
+        packageNs: pkg.medianNs,
+        mount8Ns: m8.medianNs,
+        ratio: m8.medianNs / pkg.medianNs,
+      },
+    ]
+  })
+}
+
+/** Puts the tables' rows and the targets' verdicts together. */
+export function summarize(
+  partial: Omit<BenchResult, 'nativeRows' | 'mount8Rows' | 'targets'>,
+): BenchResult {
+  const n = nativeRows(partial.timings)
+  const m = mount8Rows(partial.timings)
+  const targets = judge(n, m, partial.load, slopes(partial.timings))
+  return { ...partial, nativeRows: n, mount8Rows: m, targets }
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ]
+}
+
+function nativeTable(r: BenchResult): string[] {
+  const rows: string[][] = []
+  for (const layers of layerCounts(r.timings)) {
+    for (const strategy of ['auto' as const, ...STRATEGIES]) {
+      const label = strategy === 'auto' ? 'auto' : strategy
+      const row = r.nativeRows.find(
+        (n) => n.layers === layers && (n.label === strategy || n.label.startsWith(`${label} (`)),
+      )
+      if (row) {
+        rows.push([String(layers), row.label, us(row.nativeNs), us(row.packageNs), x(row.ratio)])
+        continue
+      }
+      const pkg = find(r.timings, 'package', layers, strategy)
+      rows.push([String(layers), label, '-', '-', `cannot: ${pkg?.approach.skip ?? 'not run'}`])
+    }
+  }
+  return table(
+    ['layers', 'strategy', 'native loop µs', 'package µs', 'package / native loop'],
+    rows,
+  )
+}
+
+function othersTable(r: BenchResult): string[] {
+  const rows = layerCounts(r.timings).map((layers) => {
+    const pkg = find(r.timings, 'package', layers, 'auto')
+    const m8 = find(r.timings, 'mount8', layers, 'auto')
+    const pool = find(r.timings, 'pool', layers, 'auto')
+    const fresh = find(r.timings, 'fresh', layers, 'auto')
+    const m8Text = m8?.approach.skip ? 'cannot' : us(m8?.medianNs ?? NaN)
+    const m8Ratio = m8?.approach.skip
+      ? m8.approach.skip
+      : `${x(m8!.medianNs / pkg!.medianNs)} (${m8!.approach.note})`
+    const poolNs = pool?.medianNs ?? NaN
+    const freshNs = fresh?.medianNs ?? NaN
+    const pkgNs = pkg?.medianNs ?? NaN
+    return [
+      String(layers),
+      us(pkgNs),
+      m8Text,
+      m8Ratio,
+      us(poolNs),
+      us(freshNs),
+      x(freshNs / poolNs),
+    ]
+  })
+  const head = ['layers', 'package auto µs', 'mount(8) µs', 'mount(8) / package']
+  return table([...head, 'pool µs', 'fresh thread µs', 'fresh / pool'], rows)
+}
+
+function loadTable(r: BenchResult): string[] {
+  const { baseline, loaded } = r.load
+  const ms = (v: number) => v.toFixed(3)
+  const row = (name: string, b: number, l: number, f: (v: number) => string) => [
+    name,
+    f(b),
+    f(l),
+    b > 0 ? x(l / b) : '-',
+  ]
+  const micro = (v: number) => v.toFixed(1)
+  return table(
+    [
+      `${r.load.inFlight} mounts in flight, ${r.load.layers} layers`,
+      'baseline',
+      'loaded',
+      'loaded / baseline',
+    ],
+    [
+      row('event-loop delay p50 (ms)', baseline.eventLoop.p50, loaded.eventLoop.p50, ms),
+      row('event-loop delay p99 (ms)', baseline.eventLoop.p99, loaded.eventLoop.p99, ms),
+      row('event-loop delay max (ms)', baseline.eventLoop.max, loaded.eventLoop.max, ms),
+      row('node:fs read p50 (µs)', baseline.fsRead.p50, loaded.fsRead.p50, micro),
+      row('node:fs read p99 (µs)', baseline.fsRead.p99, loaded.fsRead.p99, micro),
+    ],
+  )
+}
+
+function throughputTable(r: BenchResult): string[] {
+  const head = ['mounts in flight', ...r.throughput.map((t) => String(t.inFlight))]
+  const rate = [
+    'mount+unmount cycles / s',
+    ...r.throughput.map((t) => Math.round(t.cyclesPerSecond).toString()),
+  ]
+  return table(head, [rate])
+}
+
+/** The whole report as Markdown. */
+export function markdown(r: BenchResult): string {
+  const m = r.machine
+  const s = r.settings
+  const lines = [
+    '# Benchmark: mount+unmount from Node, side by side',
+    '',
+    `Linux ${m.kernel}, Node ${m.node}, ${m.cpus} CPUs, page size ${m.pageSize}, ${m.date}. ` +
+      'Docker-like layer sets (`overlay2/<64 hex digits>/diff`), writable, on a tmpfs. ' +
+      'Each figure is ' +
+      `the median of ${s.rounds * s.cycles} mount+unmount cycles, taken ${s.cycles} at a time ` +
+      `in ${s.rounds} interleaved rounds after one warm-up round.`,
+    '',
+    '## Package against the native loop',
+    '',
+    "The native loop is `overlayfs-bench`: the core's mount and unmount of the same request, " +
+      'back to back on one thread, without Node.',
+    '',
+    ...nativeTable(r),
+    '',
+    '## Against mount(8), and a fresh thread per mount against the pool',
+    '',
+    "`mount(8)` is `execFile('mount', [...])` then `execFile('umount', [...])`. Pool and " +
+      'fresh thread use the native binding with the plan made once.',
+    '',
+    ...othersTable(r),
+    '',
+    '## With mounts in flight',
+    '',
+    'Event-loop delay is `monitorEventLoopDelay` less its 1 ms sampling interval; p50 and ' +
+      "p99 are the medians of the phases' own, max the largest of all. The `node:fs` reads " +
+      'are 4 concurrent one-page `fs.read` calls each millisecond. Baseline phases (no ' +
+      `mounts) alternate with loaded ones (a wave of ${s.inFlight} mounts through the ` +
+      `package, then their unmounts), ${s.loadRounds} of each.`,
+    '',
+    ...loadTable(r),
+    '',
+    `Throughput, ${r.throughput[0]?.layers ?? '-'} layers, median of ${s.throughputRounds} ` +
+      `interleaved rounds of at least ${s.throughputCycles} cycles:`,
+    '',
+    ...throughputTable(r),
+    '',
+    '## Targets',
+    '',
+    ...r.targets.map((t) => `- ${t.met ? 'met' : 'NOT met'}: ${t.name}: ${t.figures}`),
+    '',
+  ]
+  return lines.join('\n')
+}
