@@ -7,8 +7,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
-import { writeFileSync } from 'node:fs'
-import { delimiter, dirname, join, resolve } from 'node:path'
+import { symlinkSync, writeFileSync } from 'node:fs'
+import { delimiter, join, resolve } from 'node:path'
 
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
@@ -35,19 +35,34 @@ interface Report {
   modules: string[]
 }
 
-/** PATH without any directory that holds cargo or rustc, with this Node first. */
-function pathWithoutRust(): string {
+/** The first `name` on this process's PATH. */
+function which(name: string): string {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean)
-  const rustless = dirs.filter(
-    (d) => !d.includes('.cargo') && !['cargo', 'rustc'].some((b) => existsSync(join(d, b))),
-  )
-  return [dirname(process.execPath), ...rustless].join(delimiter)
+  const found = dirs.map((d) => join(d, name)).find((f) => existsSync(f))
+  if (!found) throw new Error(`no ${name} on PATH`)
+  return found
+}
+
+/**
+ * A PATH with no Rust toolchain: a directory holding only this Node and npm, then the
+ * directories of PATH that hold neither cargo nor rustc (nor are ~/.cargo/bin).
+ */
+function pathWithoutRust(home: string): string {
+  const bin = join(home, 'bin')
+  mkdirSync(bin)
+  symlinkSync(process.execPath, join(bin, 'node'))
+  symlinkSync(which('npm'), join(bin, 'npm'))
+  const rustless = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((d) => d && !d.includes('.cargo'))
+    .filter((d) => !['cargo', 'rustc'].some((b) => existsSync(join(d, b))))
+  return [bin, ...rustless].join(delimiter)
 }
 
 /** An environment with nothing of the repository or the test run in it. */
 function userEnv(home: string): NodeJS.ProcessEnv {
   return {
-    PATH: pathWithoutRust(),
+    PATH: pathWithoutRust(home),
     HOME: home,
     npm_config_cache: join(home, 'npm-cache'),
     npm_config_update_notifier: 'false',
@@ -140,8 +155,8 @@ test('installed from its tarballs, it mounts with require and import and type-ch
   const app = join(dir, 'app')
   mkdirSync(home)
   const env = userEnv(home)
-  const which = spawnSync('sh', ['-c', 'command -v cargo rustc'], { env, encoding: 'utf8' })
-  t.is(which.stdout, '', 'no Rust toolchain on the project’s PATH')
+  const rust = spawnSync('/bin/sh', ['-c', 'command -v cargo rustc'], { env, encoding: 'utf8' })
+  t.is(rust.stdout, '', 'no Rust toolchain on the project’s PATH')
 
   install(t, dir, app, env)
 
