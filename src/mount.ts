@@ -40,11 +40,23 @@ function abortError(signal: AbortSignal, mounted: boolean, cause?: unknown): Abo
   return new AbortError(`mount aborted: ${why}`, mounted, cause ?? signal.reason)
 }
 
-/** Plans and mounts an overlay. Resolves once the overlay is in place. */
-export async function mount(options: MountOptions, call: MountCallOptions = {}): Promise<Mounted> {
+function isPlan(value: MountOptions | Plan): value is Plan {
+  return typeof value === 'object' && value !== null && 'request' in value
+}
+
+/**
+ * Plans and mounts an overlay. Resolves once the overlay is in place. Given a `Plan` from
+ * `plan()` in place of options, it mounts that plan as it is: planning costs time on the
+ * event loop that grows with the layers, so a layer set mounted many times is planned once.
+ * The core checks every request again at the syscall, whoever planned it.
+ */
+export async function mount(
+  options: MountOptions | Plan,
+  call: MountCallOptions = {},
+): Promise<Mounted> {
   const { signal } = call
   if (signal?.aborted) throw abortError(signal, false)
-  const planned = plan(options, call.features)
+  const planned = isPlan(options) ? options : plan(options, call.features)
 
   const failure = await native().mount(planned.request)
   if (failure)
