@@ -32,6 +32,7 @@ test('the benchmark completes and reports every row with finite figures', async 
   for (const layers of SMOKE.layerCounts) {
     const kinds = [
       ...['auto', ...STRATEGIES].map((s) => ['package', s]),
+      ['planned', 'auto'],
       ...STRATEGIES.map((s) => ['native', s]),
       ['pool', 'auto'],
       ['fresh', 'auto'],
@@ -52,6 +53,7 @@ test('the benchmark completes and reports every row with finite figures', async 
     }
     t.true(result.nativeRows.some((r) => r.layers === layers && r.label.startsWith('auto (')))
     t.regex(markdown, new RegExp(`^\\| ${layers} \\| auto`, 'm'))
+    t.regex(markdown, new RegExp(`^\\| ${layers} \\| plan once`, 'm'))
     for (const s of STRATEGIES) {
       t.regex(markdown, new RegExp(`^\\| ${layers} \\| ${literal(s)} \\|`, 'm'))
     }

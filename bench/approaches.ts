@@ -1,6 +1,6 @@
 /**
  * The approaches measured one mount+unmount at a time on each layer set: the package (`auto`
- * and each strategy forced), its native binding on the pool and on a fresh thread, the
+ * and each strategy forced, and `auto` planned once), its native binding on the pool and on a fresh thread, the
  * native loop, and `mount(8)` by fork and exec.
  */
 import { execFile } from 'node:child_process'
@@ -15,7 +15,7 @@ import type { LayerSet } from './layer-sets'
 
 const run = promisify(execFile)
 
-export type Kind = 'package' | 'native' | 'pool' | 'fresh' | 'mount8'
+export type Kind = 'package' | 'planned' | 'native' | 'pool' | 'fresh' | 'mount8'
 
 export interface Approach {
   /** Unique in the run, e.g. `package fd 32`. */
@@ -75,6 +75,18 @@ function packageApproach(set: LayerSet, strategy: 'auto' | Strategy): Approach {
   return { ...a, note, cycle }
 }
 
+/** The package with the plan made once, outside the cycle: `mount(plan)`. */
+function plannedApproach(set: LayerSet): Approach {
+  const a = approach(set, 'planned', 'auto')
+  const planned = planFor(set, 'auto')
+  if (planned instanceof OverlayError) return { ...a, skip: planned.message }
+  const cycle = async () => {
+    const m = await mount(planned)
+    await m.unmount()
+  }
+  return { ...a, note: `takes ${planned.strategy}`, cycle }
+}
+
 /** The same requests in the native loop: no Node, no thread hop. */
 function nativeApproach(set: LayerSet, strategy: Strategy): Approach {
   const a = approach(set, 'native', strategy)
@@ -126,6 +138,7 @@ function mount8Approach(set: LayerSet): Approach {
 export function approachesFor(set: LayerSet): Approach[] {
   return [
     packageApproach(set, 'auto'),
+    plannedApproach(set),
     ...STRATEGIES.map((s) => packageApproach(set, s)),
     ...STRATEGIES.map((s) => nativeApproach(set, s)),
     bindingApproach(set, 'pool'),

@@ -47,6 +47,7 @@ function series(r: BenchResult): Series[] {
   ) => ({ label, color, dashed, width, points: p })
   return [
     line('package, auto', '#000000', points(t, 'package', 'auto'), false, 3),
+    line('package, plan once', '#17becf', points(t, 'planned', 'auto'), false, 3),
     ...STRATEGIES.map((s) => line(`package, ${s}`, COLORS[s], points(t, 'package', s))),
     ...STRATEGIES.map((s) => line(`native loop, ${s}`, COLORS[s], points(t, 'native', s), true)),
     line('binding, pool', '#7f7f7f', points(t, 'pool', 'auto')),
