@@ -20,6 +20,8 @@ export const ErrorCodes = {
   NOT_MOUNTED: 'ERR_OVERLAY_NOT_MOUNTED',
   /** The upper or work directory already serves a mounted overlay as its upper or work. */
   IN_USE: 'ERR_OVERLAY_IN_USE',
+  /** A layer or the target is a symlink, which is never followed (`errno` says how). */
+  SYMLINK: 'ERR_OVERLAY_SYMLINK',
   /** The running kernel lacks what a forced strategy needs. */
   UNSUPPORTED: 'ERR_OVERLAY_UNSUPPORTED',
   /** No strategy can carry this layer set on this kernel. */

@@ -71,7 +71,11 @@ const LAYER_KEYS = ['lowerdir', 'upperdir', 'workdir', 'lowerdir+', 'datadir+']
 export function checkPath(value: unknown, role: string): string {
   if (typeof value !== 'string') throw invalid(`${role} must be a string, got ${typeof value}`)
   if (value === '') throw invalid(`${role} is an empty path`, value)
-  if (value.includes('\0')) throw invalid(`${role} '${value}' contains a NUL byte`, value)
+  if (value.includes('\0')) {
+    // Shown as `\0`: a raw NUL would cut the message wherever it is printed as a C string.
+    const shown = value.replace(/\0/g, '\\0')
+    throw invalid(`${role} '${shown}' contains a NUL byte`, value)
+  }
   if (!value.startsWith('/')) {
     throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
   }
@@ -86,7 +90,7 @@ function parseOption(text: unknown): ParsedOption {
   const key = eq < 0 ? text : text.slice(0, eq)
   const value = eq < 0 ? undefined : text.slice(eq + 1)
   if (LAYER_KEYS.includes(key)) {
-    throw invalid(`option '${key}' cannot be given in options: use lower, upper and work`)
+    throw invalid(`option '${text}' cannot be given in options: use lower, upper and work`)
   }
   if (!(key in KNOWN_OPTIONS)) {
     const known = Object.keys(KNOWN_OPTIONS).join(', ')
@@ -140,7 +144,12 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const lower = options.lower.map((p, i) => checkPath(p, `lower[${i}]`))
   const data = dataIn.map((p, i) => checkPath(p, `data[${i}]`))
   if ((options.upper === undefined) !== (options.work === undefined)) {
-    throw invalid('upper and work go together: give both or neither', options.upper ?? options.work)
+    const [given, missing] = options.upper === undefined ? ['work', 'upper'] : ['upper', 'work']
+    const path = options.upper ?? options.work
+    throw invalid(
+      `${given} '${String(path)}' is given without ${missing}: give both or neither`,
+      typeof path === 'string' ? path : undefined,
+    )
   }
   const upper = options.upper === undefined ? undefined : checkPath(options.upper, 'upper')
   const work = options.work === undefined ? undefined : checkPath(options.work, 'work')

@@ -22,6 +22,8 @@ pub enum ErrorCode {
   NotMounted,
   /// The upper or work directory is already the upper or work directory of a mounted overlay.
   InUse,
+  /// A layer or the target is a symlink, which is never followed.
+  Symlink,
   /// The request itself is inconsistent (a layer is the target, upper without work, ...).
   InvalidRequest,
   /// The running kernel lacks what the chosen strategy needs.
@@ -39,6 +41,7 @@ impl ErrorCode {
       ErrorCode::TargetIsMountPoint => "ERR_OVERLAY_TARGET_MOUNTED",
       ErrorCode::NotMounted => "ERR_OVERLAY_NOT_MOUNTED",
       ErrorCode::InUse => "ERR_OVERLAY_IN_USE",
+      ErrorCode::Symlink => "ERR_OVERLAY_SYMLINK",
       ErrorCode::InvalidRequest => "ERR_OVERLAY_INVALID_OPTIONS",
       ErrorCode::Unsupported => "ERR_OVERLAY_UNSUPPORTED",
     }

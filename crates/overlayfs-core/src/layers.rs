@@ -1,7 +1,8 @@
 //! Opening the layers and the target on the mount thread, and the checks that need them open.
 
+use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -45,9 +46,18 @@ pub fn open_dir(path: &Path, role: Role, mode: OpenMode) -> Result<Opened, Error
 }
 
 fn open_error(errno: Errno, path: &Path, role: Role) -> Error {
+  // O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR or ELOOP: one code for both,
+  // so that the refusal reads the same whatever the strategy and the errno.
+  if matches!(errno, Errno::ENOTDIR | Errno::ELOOP) && is_symlink(path) {
+    let msg = format!(
+      "{role} '{}' is a symlink, which is never followed: name the directory itself",
+      path.display()
+    );
+    let mut err = Error::refused(ErrorCode::Symlink, Some(path), msg);
+    (err.errno, err.syscall) = (Some(errno), Some("open"));
+    return err;
+  }
   let what = match errno {
-    // O_NOFOLLOW | O_DIRECTORY on a symlink fails with ENOTDIR or ELOOP.
-    Errno::ENOTDIR | Errno::ELOOP if is_symlink(path) => format!("{role} is a symlink"),
     Errno::ENOTDIR => format!("{role} is not a directory"),
     Errno::ENOENT => format!("{role} does not exist"),
     _ => format!("opening {role}"),
@@ -127,6 +137,7 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
     ));
   }
   check_upper_and_work(req, &layers)?;
+  check_distinct(req, &layers)?;
   check_not_in_use(req, &layers)?;
   Ok(OpenedRequest { layers, target })
 }
@@ -172,6 +183,94 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
     }
   }
   Ok(())
+}
+
+/// Refuses one directory given for two roles under two names (through a symlinked parent or
+/// a bind mount), which the options check cannot see: overlayfs refuses it with a bare
+/// `ELOOP`.
+fn check_distinct(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
+  let roles = req.roles();
+  let mut seen: HashMap<(u64, u64), usize> = HashMap::with_capacity(layers.len());
+  for (i, layer) in layers.iter().enumerate() {
+    if let Some(&first) = seen.get(&(layer.dev, layer.ino)) {
+      let ((role, path), (first_role, first_path)) = (roles[i], roles[first]);
+      let msg = format!(
+        "{role} '{}' is the same directory as {first_role} '{}'",
+        path.display(),
+        first_path.display()
+      );
+      return Err(Error::refused(ErrorCode::InvalidRequest, Some(path), msg));
+    }
+    seen.insert((layer.dev, layer.ino), i);
+  }
+  Ok(())
+}
+
+/// Explains the refusals overlayfs gives with a bare errno and only a kernel log line:
+/// `ELOOP` for overlapping layers, `EINVAL` (among much else) for an upper and a work dir
+/// inside one another. Names the two layers where their paths show it; the errno and the
+/// syscall stay the kernel's.
+pub fn explain_refusal(req: &MountRequest, mut err: Error) -> Error {
+  let writable = |role: Role| matches!(role, Role::Upper | Role::Work);
+  match err.errno {
+    Some(Errno::ELOOP) => {
+      let why = match nesting(req, |inner, _| !writable(inner)) {
+        Some((inner, inner_path, outer, outer_path)) => {
+          let why = format!(
+            "{inner} '{}' is inside {outer} '{}'",
+            inner_path.display(),
+            outer_path.display()
+          );
+          err.path = Some(inner_path);
+          why
+        }
+        None => "one layer is inside another, or one directory is given twice, through a \
+                 symlink or a bind mount"
+          .to_string(),
+      };
+      err.message = format!(
+        "{}: overlayfs refuses overlapping layers: {why}",
+        err.message
+      );
+    }
+    Some(Errno::EINVAL) => {
+      let both_writable = |inner: Role, outer: Role| writable(inner) && writable(outer);
+      if let Some((inner, inner_path, outer, outer_path)) = nesting(req, both_writable) {
+        err.message = format!(
+          "{}: {inner} '{}' is inside {outer} '{}'; overlayfs needs them in separate subtrees",
+          err.message,
+          inner_path.display(),
+          outer_path.display()
+        );
+        err.path = Some(inner_path);
+      }
+    }
+    _ => {}
+  }
+  err
+}
+
+/// The first two roles of `req` whose paths lie strictly one inside the other and for which
+/// `refused(inner, outer)` holds. Relative paths are taken against `req.cwd`.
+fn nesting(
+  req: &MountRequest,
+  refused: impl Fn(Role, Role) -> bool,
+) -> Option<(Role, PathBuf, Role, PathBuf)> {
+  let base = req.cwd.clone().unwrap_or_default();
+  let paths: Vec<(Role, PathBuf)> = req
+    .roles()
+    .into_iter()
+    .map(|(role, path)| (role, base.join(path)))
+    .collect();
+  for (inner, inner_path) in &paths {
+    for (outer, outer_path) in &paths {
+      let inside = inner_path != outer_path && inner_path.starts_with(outer_path);
+      if inside && refused(*inner, *outer) {
+        return Some((*inner, inner_path.clone(), *outer, outer_path.clone()));
+      }
+    }
+  }
+  None
 }
 
 /// Upper and work must be two distinct directories on one filesystem.
@@ -238,14 +337,99 @@ mod tests {
     let link = open_dir(&dir.join("link"), Role::Lower(2), OpenMode::ReadOnly)
       .err()
       .unwrap();
+    assert_eq!(link.code, ErrorCode::Symlink);
     assert!(
-      link.message.contains("lowerdir 2 is a symlink"),
-      "{}",
-      link.message
+      matches!(link.errno, Some(Errno::ENOTDIR | Errno::ELOOP)),
+      "{:?}",
+      link.errno
     );
+    let named = format!("lowerdir 2 '{}' is a symlink", dir.join("link").display());
+    assert!(link.message.contains(&named), "{}", link.message);
+    let by_path = open_dir(&dir.join("link"), Role::Target, OpenMode::Path)
+      .err()
+      .unwrap();
+    assert_eq!(by_path.code, ErrorCode::Symlink);
 
     assert!(open_dir(&dir, Role::Work, OpenMode::ReadOnly).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
+  }
+
+  fn request(lower: &[&str], upper: Option<(&str, &str)>, cwd: Option<&str>) -> MountRequest {
+    MountRequest {
+      strategy: crate::request::Strategy::Relative,
+      cwd: cwd.map(PathBuf::from),
+      target: "/t".into(),
+      lower: lower.iter().map(PathBuf::from).collect(),
+      data_layers: vec![],
+      upper: upper.map(|(u, _)| u.into()),
+      work: upper.map(|(_, w)| w.into()),
+      options: vec![],
+      data: None,
+      allow_stacking: false,
+    }
+  }
+
+  fn kernel(errno: Errno) -> Error {
+    Error::sys(errno, "mount", Some(Path::new("/t")), "overlay")
+  }
+
+  #[test]
+  fn eloop_is_explained_by_the_layers_that_overlap() {
+    let req = request(&["a", "a/b"], None, Some("/s"));
+    let err = explain_refusal(&req, kernel(Errno::ELOOP));
+    let expected = "overlapping layers: lowerdir 1 '/s/a/b' is inside lowerdir 0 '/s/a'";
+    assert!(err.message.ends_with(expected), "{}", err.message);
+    assert_eq!(err.errno, Some(Errno::ELOOP));
+    assert_eq!(err.path.as_deref(), Some(Path::new("/s/a/b")));
+
+    let req = request(&["/u/l"], Some(("/u", "/w")), None);
+    let err = explain_refusal(&req, kernel(Errno::ELOOP));
+    assert!(
+      err
+        .message
+        .ends_with("lowerdir 0 '/u/l' is inside upperdir '/u'"),
+      "{}",
+      err.message
+    );
+
+    // An upper inside a lower is no overlap to the kernel; an alias it cannot see here.
+    let req = request(&["/l", "/m"], Some(("/l/u", "/l/w")), None);
+    let err = explain_refusal(&req, kernel(Errno::ELOOP));
+    assert!(
+      err.message.contains("through a symlink or a bind mount"),
+      "{}",
+      err.message
+    );
+    // `/ab` is no child of `/a`: paths are compared by component.
+    let req = request(&["/a", "/ab"], None, None);
+    let err = explain_refusal(&req, kernel(Errno::ELOOP));
+    assert!(
+      err.message.contains("through a symlink or a bind mount"),
+      "{}",
+      err.message
+    );
+  }
+
+  #[test]
+  fn einval_is_explained_only_by_nested_upper_and_work() {
+    let req = request(&["/l"], Some(("/u", "/u/w")), None);
+    let err = explain_refusal(&req, kernel(Errno::EINVAL));
+    assert!(
+      err
+        .message
+        .contains("workdir '/u/w' is inside upperdir '/u'"),
+      "{}",
+      err.message
+    );
+    let req = request(&["/l"], Some(("/u", "/w")), None);
+    assert_eq!(
+      explain_refusal(&req, kernel(Errno::EINVAL)).message,
+      kernel(Errno::EINVAL).message
+    );
+    assert_eq!(
+      explain_refusal(&req, kernel(Errno::EPERM)).message,
+      kernel(Errno::EPERM).message
+    );
   }
 
   #[test]

@@ -19,6 +19,7 @@ pub mod pool;
 pub mod probe;
 pub mod request;
 pub mod unmount;
+pub mod workdir;
 
 pub use error::{Error, ErrorCode};
 pub use mount::mount;

@@ -4,6 +4,11 @@
 /// Data-only layers count against it too.
 pub const MAX_LOWER_LAYERS: usize = 500;
 
+/// The fewest lower layers (data-only ones included) of an overlay without an upper layer:
+/// overlayfs refuses one layer alone with a bare `EINVAL`, its reason ("at least 2 lowerdir
+/// are needed while upperdir nonexistent") going to the kernel log only.
+pub const MIN_READ_ONLY_LAYERS: usize = 2;
+
 /// The longest string value `fsconfig(2)` accepts, in bytes: the kernel copies at most
 /// 256 bytes including the terminating NUL (`strndup_user(value, 256)` in `fs/fsopen.c`).
 pub const FSCONFIG_VALUE_MAX: usize = 255;

@@ -2,12 +2,13 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::fs_state;
-use crate::layers::{open_dir, open_request, OpenMode};
+use crate::layers::{explain_refusal, open_dir, open_request, OpenMode};
 use crate::legacy::{mount_procfd, mount_with_data};
-use crate::limits::MAX_LOWER_LAYERS;
+use crate::limits::{MAX_LOWER_LAYERS, MIN_READ_ONLY_LAYERS};
 use crate::new_api::mount_new_api;
 use crate::probe::{features, Features};
 use crate::request::{MountRequest, Role, Strategy};
+use crate::workdir;
 
 /// Mounts `req` from the calling thread, which must be free to take a private fs state
 /// (a mount thread of the [`crate::pool::Pool`], or one made for the purpose).
@@ -35,15 +36,27 @@ fn mount_here(req: &MountRequest, features: &Features) -> Result<(), Error> {
     _ => OpenMode::Path,
   };
   let opened = open_request(req, mode)?;
-  match req.strategy {
+  let work = opened.layers.iter().find(|l| l.role == Role::Work);
+  let missing = work.map(|w| workdir::missing(&w.fd));
+  let mounted = match req.strategy {
     Strategy::Absolute | Strategy::Relative => mount_with_data(req, &opened),
     Strategy::ProcFd => mount_procfd(req, &opened),
     Strategy::LowerdirPlus | Strategy::Fd => mount_new_api(req, &opened),
-  }
+  };
+  mounted.map_err(|e| {
+    if let (Some(work), Some(missing)) = (work, &missing) {
+      missing.remove_new(&work.fd);
+    }
+    match e.syscall {
+      Some("mount" | "fsconfig") => explain_refusal(req, e),
+      _ => e,
+    }
+  })
 }
 
-/// The checks that need no syscall. The planner makes them too; they are repeated here so
-/// that no caller of the core can get past them.
+/// The checks that need no syscall. The planner makes them too, except the kernel's floor of
+/// layers for a read-only overlay, which only the core knows; they are repeated here so that
+/// no caller of the core can get past them.
 fn check_request(req: &MountRequest) -> Result<(), Error> {
   let layers = req.lower.len() + req.data_layers.len();
   if layers > MAX_LOWER_LAYERS {
@@ -53,6 +66,18 @@ fn check_request(req: &MountRequest) -> Result<(), Error> {
   if req.lower.is_empty() {
     let msg = "at least one lower layer is needed".to_string();
     return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
+  }
+  if req.upper.is_none() && layers < MIN_READ_ONLY_LAYERS {
+    let msg = format!(
+      "lowerdir 0 '{}' is the only layer and there is no upperdir: a read-only overlay needs \
+       at least {MIN_READ_ONLY_LAYERS} lower layers",
+      req.lower[0].display()
+    );
+    return Err(Error::refused(
+      ErrorCode::InvalidRequest,
+      Some(&req.lower[0]),
+      msg,
+    ));
   }
   if req.upper.is_some() != req.work.is_some() {
     let msg = "upperdir and workdir go together: give both or neither".to_string();
