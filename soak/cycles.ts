@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
+import { threadId } from 'node:worker_threads'
 
 import { STRATEGIES, mount } from '../src'
 import { containerdStore } from '../src/example/store'
@@ -18,10 +19,14 @@ export interface CycleFigures {
   canaryMisses: number
 }
 
-/** A file the canary reads by relative path; it must always resolve against `cwd`. */
-export function layCanary(cwd: string): string {
-  const name = `canary-${process.pid}-${Math.random().toString(36).slice(2)}.txt`
-  writeFileSync(join(cwd, name), name)
+/**
+ * Lays a canary file in `dir` and returns its path relative to the process's working
+ * directory, which is how the canary reads it: a moved cwd would make it miss.
+ */
+export function layCanary(dir: string): string {
+  const file = join(dir, `canary-${process.pid}-${threadId}.txt`)
+  const name = relative(process.cwd(), file)
+  writeFileSync(file, name)
   return name
 }
 

@@ -4,7 +4,7 @@
  * overlay mounts and resident memory compared with before. Library code of the package
  * prints nothing; this script reports.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -66,7 +66,7 @@ export async function soak(
   rssBoundMiB = 64,
 ): Promise<SoakFigures> {
   const root = mkdtempSync(join(tmpdir(), 'overlayfs-soak-'))
-  const canary = layCanary(process.cwd())
+  const canary = layCanary(root)
   try {
     // Warm up: load the addon, start the mount threads, let the workers' first load pass.
     await runCycles(join(root, 'warm'), 64, inFlight, canary)
@@ -117,7 +117,6 @@ export async function soak(
       after.rssMiB - before.rssMiB <= rssBoundMiB
     return figures
   } finally {
-    unlinkSync(canary)
     rmSync(root, { recursive: true, force: true })
   }
 }
