@@ -58,6 +58,17 @@ test('a prebuilt triple whose package is not installed says which package to ins
   t.is((err?.cause as { code?: string }).code, 'MODULE_NOT_FOUND')
 })
 
+test('OVERLAYFS_NATIVE_PATH naming no file is an error that names the path', (t) => {
+  process.env.OVERLAYFS_NATIVE_PATH = join(repo, 'no-such.node')
+  try {
+    const err = t.throws(() => loadNative(), { instanceOf: OverlayError })
+    t.is(err?.code, ErrorCodes.UNSUPPORTED_PLATFORM)
+    t.is(err?.message, `OVERLAYFS_NATIVE_PATH names '${repo}/no-such.node', which does not exist`)
+  } finally {
+    delete process.env.OVERLAYFS_NATIVE_PATH
+  }
+})
+
 test('the built package, loaded on a patched win32, fails with the Linux-only error', (t) => {
   const script = [
     "Object.defineProperty(process, 'platform', { value: 'win32' })",

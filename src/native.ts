@@ -117,14 +117,19 @@ export function loadNative(host: Host = currentHost()): NativeBinding {
     )
   }
 
+  const named = process.env.OVERLAYFS_NATIVE_PATH
+  if (named) {
+    if (!existsSync(named)) {
+      throw unsupported(`OVERLAYFS_NATIVE_PATH names '${named}', which does not exist`)
+    }
+    return require(named) as NativeBinding
+  }
+
+  // A build in the repository: native/ beside dist/ (or beside src/, under tsx).
   const file = `overlayfs.${triple}.node`
-  const candidates = [
-    process.env.OVERLAYFS_NATIVE_PATH,
-    join(__dirname, '..', 'native', file),
-    join(__dirname, '..', '..', 'native', file),
-  ].filter((c): c is string => Boolean(c))
-  for (const candidate of candidates) {
-    if (existsSync(candidate)) return require(candidate) as NativeBinding
+  for (const dir of [join(__dirname, '..'), join(__dirname, '..', '..')]) {
+    const local = join(dir, 'native', file)
+    if (existsSync(local)) return require(local) as NativeBinding
   }
 
   const pkg = `overlayfs-${triple}`
