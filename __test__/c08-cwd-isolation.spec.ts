@@ -5,10 +5,18 @@
  *
  * The tests are serial: they change the process's cwd and block libuv's pool.
  */
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs'
-import { writeFileSync, writeSync } from 'node:fs'
-import { promises as fsp } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import {
+  closeSync,
+  constants,
+  promises as fsp,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 
 import test from 'ava'
