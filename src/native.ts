@@ -125,12 +125,9 @@ export function loadNative(host: Host = currentHost()): NativeBinding {
     return require(named) as NativeBinding
   }
 
-  // A build in the repository: native/ beside dist/ (or beside src/, under tsx).
-  const file = `overlayfs.${triple}.node`
-  for (const dir of [join(__dirname, '..'), join(__dirname, '..', '..')]) {
-    const local = join(dir, 'native', file)
-    if (existsSync(local)) return require(local) as NativeBinding
-  }
+  // A build in the repository, whose native/ sits beside dist/ and src/.
+  const local = join(__dirname, '..', 'native', `overlayfs.${triple}.node`)
+  if (existsSync(local)) return require(local) as NativeBinding
 
   const pkg = `overlayfs-${triple}`
   try {
