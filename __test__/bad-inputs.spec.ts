@@ -416,6 +416,29 @@ const OPTION_ROWS: Row[] = [
     code: INVALID,
     message: /options 'metacopy=on' and 'userxattr' conflict/,
   },
+  ...[
+    ['metacopy=on', 'redirect_dir=off'],
+    ['metacopy=on', 'nfs_export=on'],
+    ['userxattr', 'redirect_dir=on'],
+    ['nfs_export=on', 'index=off'],
+  ].map(
+    ([a, b]): Row => ({
+      name: `${a} with ${b}`,
+      options: (l) => ({ ...writable(l), options: [b, a] }),
+      code: INVALID,
+      message: new RegExp(`options '${a}' and '${b}' conflict`),
+    }),
+  ),
+  {
+    name: 'data-only layers (metacopy=on implied) with redirect_dir=nofollow',
+    options: (l) => ({
+      ...base(l),
+      data: [join(l.dir, 'data')],
+      options: ['redirect_dir=nofollow'],
+    }),
+    code: INVALID,
+    message: /options 'metacopy=on' and 'redirect_dir=nofollow' conflict/,
+  },
   {
     name: 'an unknown flag',
     options: (l) => ({ ...base(l), options: ['frobnicate'] }),

@@ -1,7 +1,7 @@
 /** Mounting and unmounting. Every syscall runs on the core's own mount threads. */
 import { resolve } from 'node:path'
 
-import { AbortError, fromNative } from './errors'
+import { AbortError, ErrorCodes, fromNative } from './errors'
 import type { Features } from './features'
 import { native } from './native'
 import type { NativeMountEntry } from './native'
@@ -59,12 +59,17 @@ export async function mount(
   const planned = isPlan(options) ? options : plan(options, call.features)
 
   const failure = await native().mount(planned.request)
-  if (failure)
-    throw fromNative(failure, `mount overlay on '${planned.target}' (${planned.strategy})`)
+  if (failure) {
+    const err = fromNative(failure, `mount overlay on '${planned.target}' (${planned.strategy})`)
+    // Aborted meanwhile: the caller asked for an AbortError, and nothing is mounted.
+    throw signal?.aborted ? abortError(signal, false, err) : err
+  }
 
   if (signal?.aborted) {
     const undo = await native().unmount(planned.target, true)
-    throw abortError(signal, undo !== null, undo ?? undefined)
+    // Not a mount point any more: the overlay is gone all the same.
+    const mounted = undo !== null && undo.code !== ErrorCodes.NOT_MOUNTED
+    throw abortError(signal, mounted, undo ?? undefined)
   }
   return {
     target: planned.target,

@@ -1,6 +1,7 @@
 /** The caller's mount options, checked and normalized before any planning. */
 import { posix } from 'node:path'
 
+import { optionText } from './data'
 import { ErrorCodes, OverlayError, invalid } from './errors'
 import type { Features } from './features'
 
@@ -67,6 +68,23 @@ const KNOWN_OPTIONS: Record<string, readonly string[] | null> = {
 
 const LAYER_KEYS = ['lowerdir', 'upperdir', 'workdir', 'lowerdir+', 'datadir+']
 
+/**
+ * Options overlayfs refuses together, each pair with why: it says so only in the kernel log
+ * (`conflicting options: ...`) and answers the mount with a bare EINVAL. Found on Linux 6.18
+ * by trying every pair of the known options with an upper layer.
+ */
+const CONFLICTS: [string, string, string][] = [
+  ['metacopy=on', 'userxattr', 'the kernel refuses metacopy with user xattrs'],
+  ['metacopy=on', 'redirect_dir=off', 'metacopy needs redirect_dir=on'],
+  ['metacopy=on', 'redirect_dir=follow', 'metacopy needs redirect_dir=on'],
+  ['metacopy=on', 'redirect_dir=nofollow', 'metacopy needs redirect_dir=on'],
+  ['metacopy=on', 'nfs_export=on', 'the kernel cannot export metacopy files'],
+  ['userxattr', 'redirect_dir=on', 'with user xattrs redirect_dir can only be nofollow'],
+  ['userxattr', 'redirect_dir=off', 'with user xattrs redirect_dir can only be nofollow'],
+  ['userxattr', 'redirect_dir=follow', 'with user xattrs redirect_dir can only be nofollow'],
+  ['nfs_export=on', 'index=off', 'nfs_export needs index=on'],
+]
+
 /** Checks a path the caller gave for `role` and returns it normalized. */
 export function checkPath(value: unknown, role: string): string {
   if (typeof value !== 'string') throw invalid(`${role} must be a string, got ${typeof value}`)
@@ -111,14 +129,11 @@ function checkOptions(parsed: ParsedOption[], writable: boolean): void {
     if (seen.has(option.key)) throw invalid(`option '${option.key}' is given twice`)
     seen.add(option.key)
   }
-  const has = (key: string, value?: string) =>
-    parsed.some((o) => o.key === key && o.value === value)
-  if (has('userxattr') && has('metacopy', 'on')) {
-    throw invalid(
-      `options 'metacopy=on' and 'userxattr' conflict: ` +
-        'the kernel refuses metacopy with user xattrs',
-    )
+  const texts = new Set(parsed.map(optionText))
+  for (const [a, b, why] of CONFLICTS) {
+    if (texts.has(a) && texts.has(b)) throw invalid(`options '${a}' and '${b}' conflict: ${why}`)
   }
+  const has = (key: string) => parsed.some((o) => o.key === key)
   if (has('volatile') && !writable) throw invalid(`option 'volatile' needs an upper layer`)
 }
 

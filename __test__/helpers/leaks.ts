@@ -130,16 +130,19 @@ export function newFds(before: Counts, after: Counts): string[] {
 }
 
 /**
- * Starts what stays once started: the core's mount thread (one mount and unmount), its
- * probe, and libuv's pool (an async fs call), so that later counts compare like with like.
+ * Starts what stays once started: every mount thread the core's pool may grow to (mounts
+ * in flight at once), its probe, and libuv's pool (an async fs call), so that later counts
+ * compare like with like.
  */
 export async function warmUp(dir: string): Promise<void> {
   const root = join(dir, 'warm-up')
-  const [top, bottom, target] = ['top', 'bottom', 'target'].map((n) => join(root, n))
-  for (const d of [top, bottom, target]) mkdirSync(d, { recursive: true })
-  const m = await mount({ lower: [top, bottom], target })
-  await m.unmount()
-  await mount({ lower: [join(root, 'missing')], target }).catch(() => {})
+  const [top, bottom] = ['top', 'bottom'].map((n) => join(root, n))
+  const targets = Array.from({ length: 8 }, (_, i) => join(root, `target-${i}`))
+  for (const d of [top, bottom, ...targets]) mkdirSync(d, { recursive: true })
+  const lower = [top, bottom]
+  const mounted = await Promise.all(targets.map((target) => mount({ lower, target })))
+  await Promise.all(mounted.map((m) => m.unmount()))
+  await mount({ lower: [join(root, 'missing'), top], target: targets[0] }).catch(() => {})
   await import('node:fs/promises').then((fs) => fs.readdir(root))
   execFileSync('rm', ['-rf', root])
 }
