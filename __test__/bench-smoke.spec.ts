@@ -36,6 +36,7 @@ test('the benchmark completes and reports every row with finite figures', async 
       ...STRATEGIES.map((s) => ['native', s]),
       ['pool', 'auto'],
       ['fresh', 'auto'],
+      ['hops', 'auto'],
       ['mount8', 'auto'],
     ]
     for (const [kind, strategy] of kinds) {
@@ -62,8 +63,8 @@ test('the benchmark completes and reports every row with finite figures', async 
     t.true(r.ratio > 0 && Number.isFinite(r.ratio), `ratio at ${r.layers}`)
   }
 
-  const { baseline, loaded } = result.load
-  for (const phase of [baseline, loaded]) {
+  const { baseline, loaded, readOnly } = result.load
+  for (const phase of [baseline, loaded, readOnly]) {
     t.true([phase.eventLoop.p50, phase.eventLoop.p99, phase.eventLoop.max].every(finite))
     t.true(phase.fsRead.p50 > 0 && phase.fsRead.p99 > 0 && phase.fsRead.reads > 0)
   }
@@ -71,9 +72,11 @@ test('the benchmark completes and reports every row with finite figures', async 
     result.throughput.map((x) => x.inFlight),
     SMOKE.throughputLevels,
   )
-  t.true(
-    result.throughput.every((x) => x.cyclesPerSecond > 0 && Number.isFinite(x.cyclesPerSecond)),
-  )
+  for (const x of result.throughput) {
+    for (const rate of [x.cyclesPerSecond, x.readOnlyCyclesPerSecond]) {
+      t.true(rate > 0 && Number.isFinite(rate), `throughput at ${x.inFlight} in flight`)
+    }
+  }
 
   t.is(result.targets.length, 5)
   t.is(markdown.match(/^- (met|NOT met): /gm)?.length, 5)

@@ -1,7 +1,8 @@
 /**
  * The approaches measured one mount+unmount at a time on each layer set: the package (`auto`
- * and each strategy forced, and `auto` planned once), its native binding on the pool and on a fresh thread, the
- * native loop, and `mount(8)` by fork and exec.
+ * and each strategy forced, and `auto` planned once), its native binding on the pool and on
+ * a fresh thread, two bare round trips to a mount thread, the native loop, and `mount(8)` by
+ * fork and exec.
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -15,7 +16,7 @@ import type { LayerSet } from './layer-sets'
 
 const run = promisify(execFile)
 
-export type Kind = 'package' | 'planned' | 'native' | 'pool' | 'fresh' | 'mount8'
+export type Kind = 'package' | 'planned' | 'native' | 'pool' | 'fresh' | 'hops' | 'mount8'
 
 export interface Approach {
   /** Unique in the run, e.g. `package fd 32`. */
@@ -109,6 +110,27 @@ function bindingApproach(set: LayerSet, kind: 'pool' | 'fresh'): Approach {
 }
 
 /**
+ * Two round trips to a mount thread with next to no work in them (unmounts of a directory
+ * that is not a mount point): what a cycle costs beyond the syscalls when they run off the
+ * event loop, the floor of the package / native loop ratio.
+ */
+function hopsApproach(set: LayerSet): Approach {
+  const a = approach(set, 'hops', 'auto')
+  const { target } = set.store
+  const hop = async () => {
+    const failure = await native().unmount(target, false)
+    if (failure?.code !== 'ERR_OVERLAY_NOT_MOUNTED') {
+      throw new Error(`an unmount of '${target}' should fail with ERR_OVERLAY_NOT_MOUNTED`)
+    }
+  }
+  const cycle = async () => {
+    await hop()
+    await hop()
+  }
+  return { ...a, note: 'two failing unmounts', cycle }
+}
+
+/**
  * What a Node user does without the package: `mount -t overlay` and `umount` by fork and
  * exec, with the absolute mount data, or the relative one from the layers' common directory.
  */
@@ -143,6 +165,7 @@ export function approachesFor(set: LayerSet): Approach[] {
     ...STRATEGIES.map((s) => nativeApproach(set, s)),
     bindingApproach(set, 'pool'),
     bindingApproach(set, 'fresh'),
+    hopsApproach(set),
     mount8Approach(set),
   ]
 }

@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { IntervalHistogram } from 'node:perf_hooks'
 
 import { mount } from '../dist'
+import type { MountOptions } from '../dist'
 import { mountOptions } from './layer-sets'
 import type { LayerSet, Slot } from './layer-sets'
 import { median, now, percentile } from './stats'
@@ -31,20 +32,28 @@ export interface ReadSummary {
   reads: number
 }
 
+export interface Phase {
+  eventLoop: DelaySummary
+  fsRead: ReadSummary
+}
+
 export interface LoadResult {
   inFlight: number
   layers: number
-  baseline: { eventLoop: DelaySummary; fsRead: ReadSummary }
-  loaded: { eventLoop: DelaySummary; fsRead: ReadSummary }
-  /** Mount+unmount cycles completed under load. */
-  cycles: number
+  baseline: Phase
+  /** Writable mounts in flight, each with its own upper and work. */
+  loaded: Phase
+  /** Read-only mounts in flight (no upper, no work, so no in-use check of either). */
+  readOnly: Phase
 }
 
 export interface ThroughputResult {
   inFlight: number
   layers: number
-  /** Median over rounds of mount+unmount cycles per second. */
+  /** Median over rounds of mount+unmount cycles per second, writable. */
   cyclesPerSecond: number
+  /** The same, read-only. */
+  readOnlyCyclesPerSecond: number
 }
 
 /**
@@ -92,15 +101,23 @@ function readProbe(file: string): { stop(): Promise<number[]> } {
   }
 }
 
+/** The package's options for one slot: writable with the slot's upper and work, or not. */
+function slotOptions(set: LayerSet, slot: Slot, writable: boolean): MountOptions {
+  if (writable) return mountOptions(set, 'auto', slot)
+  return { lower: set.store.lower, target: slot.target, strategy: 'auto' }
+}
+
 /** All of `slots` mounted at once through the package, then all unmounted at once. */
-async function wave(set: LayerSet, slots: readonly Slot[]): Promise<void> {
-  const mounted = await Promise.all(slots.map((s) => mount(mountOptions(set, 'auto', s))))
+async function wave(set: LayerSet, slots: readonly Slot[], writable: boolean): Promise<void> {
+  const options = slots.map((s) => slotOptions(set, s, writable))
+  const mounted = await Promise.all(options.map((o) => mount(o)))
   await Promise.all(mounted.map((m) => m.unmount()))
 }
 
 /**
- * Alternates baseline phases (the probes alone, as long as the loaded phase before) with
- * loaded phases (a wave of `slots.length` mounts in flight, then their unmounts).
+ * Cycles through three phases per round: a baseline (the probes alone, as long as the
+ * loaded phase before it), a wave of `slots.length` writable mounts in flight then their
+ * unmounts, and the same wave read-only.
  */
 export async function underLoad(
   set: LayerSet,
@@ -108,48 +125,50 @@ export async function underLoad(
   readFile: string,
   rounds: number,
 ): Promise<LoadResult> {
-  const histograms: IntervalHistogram[][] = [[], []]
-  const latencies: number[][] = [[], []]
+  const histograms: IntervalHistogram[][] = [[], [], []]
+  const latencies: number[][] = [[], [], []]
   let phaseMs = 100
-  await wave(set, slots)
-  for (let round = 0; round < rounds * 2; round++) {
-    const loaded = round % 2 === 1
+  await wave(set, slots, true)
+  for (let round = 0; round < rounds * 4; round++) {
+    // Baseline, writable, baseline, read-only: each loaded phase has a baseline before it.
+    const kind = round % 2 === 0 ? 0 : round % 4 === 1 ? 1 : 2
     const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
-    histograms[Number(loaded)].push(h)
+    histograms[kind].push(h)
     const probe = readProbe(readFile)
     h.enable()
     const start = now()
-    if (loaded) await wave(set, slots)
-    else await new Promise((resolve) => setTimeout(resolve, phaseMs))
-    if (loaded) phaseMs = Math.max(20, (now() - start) / 1e6)
+    if (kind === 0) await new Promise((resolve) => setTimeout(resolve, phaseMs))
+    else await wave(set, slots, kind === 1)
+    if (kind !== 0) phaseMs = Math.max(20, (now() - start) / 1e6)
     h.disable()
-    latencies[Number(loaded)].push(...(await probe.stop()))
+    latencies[kind].push(...(await probe.stop()))
   }
-  const phase = (i: number) => ({
+  const phase = (i: number): Phase => ({
     eventLoop: delaySummary(histograms[i]),
     fsRead: readSummary(latencies[i]),
   })
-  const inFlight = slots.length
   return {
-    inFlight,
+    inFlight: slots.length,
     layers: set.layers,
     baseline: phase(0),
     loaded: phase(1),
-    cycles: inFlight * rounds,
+    readOnly: phase(2),
   }
 }
 
-/** `cycles` mount+unmount cycles by `inFlight` loops at once; resolves to cycles per second. */
+/** `cycles` mount+unmount cycles by `slots.length` loops at once, in cycles per second. */
 async function throughputOnce(
   set: LayerSet,
   slots: readonly Slot[],
   cycles: number,
+  writable: boolean,
 ): Promise<number> {
   let left = cycles
   const loop = async (slot: Slot) => {
+    const options = slotOptions(set, slot, writable)
     while (left > 0) {
       left--
-      const m = await mount(mountOptions(set, 'auto', slot))
+      const m = await mount(options)
       await m.unmount()
     }
   }
@@ -166,17 +185,19 @@ export async function throughput(
   cycles: number,
   rounds: number,
 ): Promise<ThroughputResult[]> {
-  const rates = levels.map((): number[] => [])
+  const rates = levels.map((): [number[], number[]] => [[], []])
+  const runs = levels.flatMap((n, at) => [true, false].map((writable) => ({ n, at, writable })))
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < levels.length; i++) {
-      const at = (round + i) % levels.length
-      const n = levels[at]
-      rates[at].push(await throughputOnce(set, slots.slice(0, n), Math.max(cycles, 2 * n)))
+    for (let i = 0; i < runs.length; i++) {
+      const { n, at, writable } = runs[(round + i) % runs.length]
+      const rate = await throughputOnce(set, slots.slice(0, n), Math.max(cycles, 2 * n), writable)
+      rates[at][writable ? 0 : 1].push(rate)
     }
   }
   return levels.map((inFlight, i) => ({
     inFlight,
     layers: set.layers,
-    cyclesPerSecond: median(rates[i]),
+    cyclesPerSecond: median(rates[i][0]),
+    readOnlyCyclesPerSecond: median(rates[i][1]),
   }))
 }

@@ -52,7 +52,7 @@ export const FULL: BenchOptions = {
   rounds: 40,
   cycles: 5,
   inFlight: 256,
-  loadRounds: 10,
+  loadRounds: 5,
   loadLayers: 32,
   throughputLevels: [1, 2, 4, 16, 64],
   throughputCycles: 256,

@@ -1,7 +1,8 @@
 /**
  * Sequential mount+unmount cycles of every approach on every layer set, interleaved round
- * by round: each round runs a few cycles of each approach in turn, starting one approach
- * later than the round before, so that a noisy moment on a shared machine falls on all.
+ * by round: each round runs a few cycles of each approach, in an order shuffled anew each
+ * round, so that a noisy moment on a shared machine, or the wake of the approach before
+ * (mount(8)'s fork and exec leave cold caches), falls on every approach alike.
  */
 import type { NativeMountRequest } from '../dist/native'
 import type { Approach } from './approaches'
@@ -34,6 +35,24 @@ async function batch(a: Approach, index: number, p: SequentialPlan): Promise<num
   return times
 }
 
+/** A reproducible shuffle of `items` (mulberry32 from `seed`, then Fisher-Yates). */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = seed >>> 0
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
 /** Runs every approach that can carry its set; the others get no samples. */
 export async function runSequential(p: SequentialPlan): Promise<Timing[]> {
   const runnable = p.approaches.filter((a) => a.skip === null)
@@ -41,8 +60,7 @@ export async function runSequential(p: SequentialPlan): Promise<Timing[]> {
   const samples = new Map<Approach, number[]>(runnable.map((a) => [a, []]))
 
   for (let round = 0; round <= p.rounds; round++) {
-    for (let i = 0; i < runnable.length; i++) {
-      const a = runnable[(round + i) % runnable.length]
+    for (const a of shuffled(runnable, round + 1)) {
       const times = await batch(a, nativeIndex.get(a) ?? -1, p)
       if (round > 0) samples.get(a)!.push(...times)
     }

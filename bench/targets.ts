@@ -92,18 +92,20 @@ export function judge(
         : 'mount(8) could carry no layer set',
     },
     {
-      name: `event-loop delay p99 < ${MAX_LOOP_P99_MS} ms with ${load.inFlight} mounts in flight`,
+      name: `event-loop delay p99 < ${MAX_LOOP_P99_MS} ms, ${load.inFlight} mounts in flight`,
       met: load.loaded.eventLoop.p99 < MAX_LOOP_P99_MS,
       figures:
-        `p99 ${load.loaded.eventLoop.p99.toFixed(3)} ms ` +
+        `p99 ${load.loaded.eventLoop.p99.toFixed(3)} ms writable, ` +
+        `${load.readOnly.eventLoop.p99.toFixed(3)} ms read-only ` +
         `(baseline ${load.baseline.eventLoop.p99.toFixed(3)} ms)`,
     },
     {
       name: `node:fs read latency within ${Math.round((MAX_READ_RATIO - 1) * 100)}% of baseline`,
       met: readRatio <= MAX_READ_RATIO,
       figures:
-        `p50 ${load.loaded.fsRead.p50.toFixed(1)} µs against ` +
-        `${load.baseline.fsRead.p50.toFixed(1)} µs: ${x(readRatio)}`,
+        `p50 ${load.loaded.fsRead.p50.toFixed(1)} µs writable against ` +
+        `${load.baseline.fsRead.p50.toFixed(1)} µs: ${x(readRatio)} ` +
+        `(read-only ${x(load.readOnly.fsRead.p50 / load.baseline.fsRead.p50)})`,
     },
     {
       name: `time per mount grows no faster than linearly (log-log slope <= ${MAX_SLOPE})`,
