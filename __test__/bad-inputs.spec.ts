@@ -68,13 +68,19 @@ const INVALID = ErrorCodes.INVALID_OPTIONS
 const base = (l: Layout): MountOptions => ({ lower: [l.l0, l.l1], target: l.target })
 const writable = (l: Layout): MountOptions => ({ ...base(l), upper: l.upper, work: l.work })
 
-/** A second overlay, already mounted, whose upper and work dirs the row then reuses. */
-async function busyOverlay(l: Layout): Promise<{ upper: string; work: string }> {
-  const [upper, work, target] = ['busy-upper', 'busy-work', 'busy-merged'].map((n) =>
-    join(l.dir, n),
-  )
+/**
+ * A second overlay, already mounted (by `strategy`, `auto` if not given), whose upper and
+ * work dirs the row then reuses; `prefix` starts their names.
+ */
+async function busyOverlay(
+  l: Layout,
+  strategy?: Strategy,
+  prefix = 'busy',
+): Promise<{ upper: string; work: string }> {
+  const at = (n: string) => join(l.dir, `${prefix}-${n}`)
+  const [upper, work, target] = ['upper', 'work', 'merged'].map(at)
   for (const d of [upper, work, target]) mkdirSync(d)
-  await mount({ lower: [l.l1], upper, work, target })
+  await mount({ lower: [l.l1], upper, work, target, strategy })
   return { upper, work }
 }
 
@@ -209,6 +215,18 @@ const CORE_ROWS: Row[] = [
     code: ErrorCodes.IN_USE,
     message: /workdir '[^']*busy-upper' is already the upperdir of the overlay mounted on/,
   },
+  ...(['lowerdir+', 'absolute', 'procfd'] as const).map(
+    (strategy): Row => ({
+      // These list upper and work in mountinfo as given, with overlayfs's escaping of `\`.
+      name: `an upper dir named with a backslash that a ${strategy} overlay writes to`,
+      options: async (l) => {
+        const busy = await busyOverlay(l, strategy, 'b\\s')
+        return { ...writable(l), upper: busy.upper }
+      },
+      code: ErrorCodes.IN_USE,
+      message: /upperdir '[^']*b\\s-upper' is already the upperdir of the overlay mounted on/,
+    }),
+  ),
   {
     name: 'the same lower layer twice under two names (through a symlinked parent)',
     options: (l) => ({ ...base(l), lower: [l.l0, join(l.alias, 'l0')] }),

@@ -146,6 +146,10 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
 /// work directory. The kernel only warns of that (unless `index=on`), and two overlays
 /// writing one upper layer corrupt each other. Mounts listed with relative or descriptor
 /// paths cannot be resolved here and are passed over; this package lists absolute ones.
+///
+/// An upper or work dir handed over as a string is listed as it was given, with overlayfs's
+/// escaping of `\`; one handed over by descriptor is listed as it is. Both readings of each
+/// value are tried: a false match refuses a mount, a miss would let two overlays share one.
 fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
   let ours: Vec<&Opened> = layers
     .iter()
@@ -156,16 +160,23 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
   }
   for entry in mountinfo::read()?.iter().filter(|m| m.fstype == "overlay") {
     for key in ["upperdir", "workdir"] {
-      let Some(path) = entry.option(key).map(Path::new).filter(|p| p.is_absolute()) else {
+      let Some(value) = entry.option(key) else {
         continue;
       };
-      let Ok(st) = nix::sys::stat::stat(path) else {
-        continue;
-      };
-      if let Some(mine) = ours
-        .iter()
-        .find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino))
-      {
+      for listed in [value.to_string(), unescape_upper(value)] {
+        let path = Path::new(&listed);
+        if !path.is_absolute() {
+          continue;
+        }
+        let Ok(st) = nix::sys::stat::stat(path) else {
+          continue;
+        };
+        let Some(mine) = ours
+          .iter()
+          .find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino))
+        else {
+          continue;
+        };
         let asked = if mine.role == Role::Upper {
           &req.upper
         } else {
@@ -183,6 +194,20 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
     }
   }
   Ok(())
+}
+
+/// Undoes overlayfs's escaping of an `upperdir` or `workdir` string: `\` keeps the next
+/// character as it is.
+fn unescape_upper(value: &str) -> String {
+  let mut out = String::with_capacity(value.len());
+  let mut chars = value.chars();
+  while let Some(c) = chars.next() {
+    match c {
+      '\\' => out.extend(chars.next()),
+      _ => out.push(c),
+    }
+  }
+  out
 }
 
 /// Refuses one directory given for two roles under two names (through a symlinked parent or
@@ -371,6 +396,12 @@ mod tests {
 
   fn kernel(errno: Errno) -> Error {
     Error::sys(errno, "mount", Some(Path::new("/t")), "overlay")
+  }
+
+  #[test]
+  fn upper_values_are_unescaped_as_overlayfs_does() {
+    assert_eq!(unescape_upper(r"/a\\b\:c,d"), r"/a\b:c,d");
+    assert_eq!(unescape_upper(r"/tail\"), "/tail");
   }
 
   #[test]
