@@ -33,15 +33,19 @@ export interface SoakFigures {
   ok: boolean
 }
 
-/** The counts that must come back: descriptors, threads, overlay mounts, and memory. */
-export function counts(): Counts {
+/**
+ * The counts that must come back: descriptors, threads, overlay mounts (those under `root`,
+ * so that other processes' mounts in the namespace do not count), and memory.
+ */
+export function counts(root: string): Counts {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
   const status = readFileSync('/proc/self/status', 'utf8')
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
   return {
     descriptors: readdirSync('/proc/self/fd').length,
     threads: readdirSync('/proc/self/task').length,
-    overlays: mountinfo.filter((line) => / - overlay /.test(line)).length,
+    overlays: mountinfo.filter((line) => / - overlay /.test(line) && line.includes(` ${root}/`))
+      .length,
     rssMiB: Math.round((rssKiB / 1024) * 10) / 10,
   }
 }
@@ -74,7 +78,7 @@ export async function soak(
     await Promise.all(warm.map(workerFigures))
     await Promise.all(warm.map((w) => w.terminate()))
     global.gc?.()
-    const before = counts()
+    const before = counts(root)
     const started = process.hrtime.bigint()
 
     const share = Math.floor(cycles / 3)
@@ -91,7 +95,7 @@ export async function soak(
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     global.gc?.()
-    const after = counts()
+    const after = counts(root)
     const sum = (key: 'cycles' | 'canaryReads' | 'canaryMisses') =>
       results.reduce((n, r) => n + r[key], 0)
     const failures = results.flatMap((r) => r.failures)
