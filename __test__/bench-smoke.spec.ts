@@ -78,6 +78,12 @@ test('the benchmark completes and reports every row with finite figures', async 
     }
   }
 
+  t.deepEqual(
+    result.mainThread.map((c) => c.layers),
+    SMOKE.layerCounts,
+  )
+  for (const c of result.mainThread) t.true(c.planUs > 0 && c.submitUs > 0, `${c.layers} layers`)
+
   t.is(result.targets.length, 5)
   t.is(markdown.match(/^- (met|NOT met): /gm)?.length, 5)
   t.notRegex(markdown, /NaN|undefined|Infinity/)

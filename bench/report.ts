@@ -2,6 +2,7 @@
 import { STRATEGIES } from '../dist'
 import type { Approach, Kind } from './approaches'
 import type { LoadResult, Phase, ThroughputResult } from './in-flight'
+import type { MainThreadCost } from './main-thread'
 import type { Timing } from './sequential'
 import { judge, slopes } from './targets'
 import type { Mount8Row, NativeRow, Target } from './targets'
@@ -30,6 +31,7 @@ export interface BenchResult {
   timings: Timing[]
   load: LoadResult
   throughput: ThroughputResult[]
+  mainThread: MainThreadCost[]
   nativeRows: NativeRow[]
   mount8Rows: Mount8Row[]
   targets: Target[]
@@ -205,6 +207,22 @@ function throughputTable(r: BenchResult): string[] {
   ])
 }
 
+function mainThreadTable(r: BenchResult): string[] {
+  const rows = r.mainThread.map((c) => {
+    const total = c.planUs + c.submitUs
+    const burst = (total * r.load.inFlight) / 1e3
+    return [
+      String(c.layers),
+      c.planUs.toFixed(1),
+      c.submitUs.toFixed(1),
+      total.toFixed(1),
+      burst.toFixed(1),
+    ]
+  })
+  const head = ['layers', 'plan() µs', 'native call µs', 'per mount() µs']
+  return table([...head, `${r.load.inFlight} at once, ms`], rows)
+}
+
 /** The whole report as Markdown. */
 export function markdown(r: BenchResult): string {
   const m = r.machine
@@ -251,6 +269,14 @@ export function markdown(r: BenchResult): string {
       `interleaved rounds of at least ${s.throughputCycles} cycles:`,
     '',
     ...throughputTable(r),
+    '',
+    '## Event-loop time per mount',
+    '',
+    'The synchronous part of `mount(options)`, on the event loop: `plan()`, then the native ' +
+      'call that converts the request and queues it for a mount thread (median of ' +
+      `${r.settings.rounds} calls each). Mounts started together hold the loop for the sum.`,
+    '',
+    ...mainThreadTable(r),
     '',
     '## Targets',
     '',

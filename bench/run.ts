@@ -15,6 +15,7 @@ import { approachesFor } from './approaches'
 import { svg } from './chart'
 import { throughput, underLoad } from './in-flight'
 import { layLayerSets, layReadFile, laySlots } from './layer-sets'
+import { mainThreadCosts } from './main-thread'
 import { NativeLoop } from './native-loop'
 import { markdown, summarize } from './report'
 import type { BenchResult } from './report'
@@ -140,6 +141,8 @@ export async function runBench(
     o.log(`throughput at ${o.throughputLevels.join(', ')} mounts in flight`)
     const levels = o.throughputLevels
     const rates = await throughput(loadSet, slots, levels, o.throughputCycles, o.throughputRounds)
+    o.log('event-loop time per mount() call')
+    const mainThread = await mainThreadCosts(sets, o.rounds)
 
     const features = probeSync()
     const result = summarize({
@@ -162,6 +165,7 @@ export async function runBench(
       timings,
       load,
       throughput: rates,
+      mainThread,
     })
     const text = markdown(result)
     const chart = svg(result)
