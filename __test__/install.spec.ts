@@ -74,8 +74,11 @@ function userEnv(home: string): NodeJS.ProcessEnv {
 /** Packs with the release script, without building or stamping: `npm test` built already. */
 function packRelease(out: string): string[] {
   const args = [join(repo, 'scripts', 'release.mjs'), '--skip-build', '--no-stamp', '--out', out]
-  const options = { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] } as const
-  const printed = execFileSync(process.execPath, args, options)
+  const printed = execFileSync(process.execPath, args, {
+    cwd: repo,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   return printed.split('\n').filter(Boolean)
 }
 
