@@ -136,6 +136,9 @@ export async function underLoad(
     histograms[kind].push(h)
     const probe = readProbe(readFile)
     h.enable()
+    // A histogram skips its first interval: let it take one before the phase's work starts,
+    // or a burst of work at the very start of the phase would go unseen.
+    await new Promise((resolve) => setTimeout(resolve, 3 * RESOLUTION_MS))
     const start = now()
     if (kind === 0) await new Promise((resolve) => setTimeout(resolve, phaseMs))
     else await wave(set, slots, kind === 1)
