@@ -158,11 +158,9 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
   if ours.is_empty() {
     return Ok(());
   }
-  for entry in mountinfo::read()?.iter().filter(|m| m.fstype == "overlay") {
-    for key in ["upperdir", "workdir"] {
-      let Some(value) = entry.option(key) else {
-        continue;
-      };
+  for writer in mountinfo::overlay_writers(&mountinfo::read_raw()?) {
+    let (key, value) = (writer.key, writer.value.as_str());
+    {
       for listed in [value.to_string(), unescape_upper(value)] {
         let path = Path::new(&listed);
         if !path.is_absolute() {
@@ -187,7 +185,7 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
           "{} '{}' is already the {key} of the overlay mounted on '{}'",
           mine.role,
           asked.display(),
-          entry.mount_point.display()
+          writer.mount_point.display()
         );
         return Err(Error::refused(ErrorCode::InUse, Some(asked), msg));
       }

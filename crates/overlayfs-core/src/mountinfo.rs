@@ -157,12 +157,66 @@ pub fn parse(content: &[u8]) -> Vec<MountEntry> {
 /// Every mount in the calling thread's mount namespace. (`/proc/self` would name the
 /// process's main thread, whose namespace a thread that unshared one no longer shares.)
 pub fn read() -> Result<Vec<MountEntry>, Error> {
+  Ok(parse(&read_raw()?))
+}
+
+/// One directory a mounted overlay writes to, as its mountinfo line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayWriter {
+  pub mount_point: PathBuf,
+  /// `upperdir` or `workdir`.
+  pub key: &'static str,
+  /// The value as listed, mountinfo's octal escapes undone.
+  pub value: String,
+}
+
+/// The upper and work directories of every overlay in `content`. Reads only what it needs
+/// of each overlay line, so that it stays cheap with hundreds of many-layer overlays.
+pub fn overlay_writers(content: &[u8]) -> Vec<OverlayWriter> {
+  let mut writers = Vec::new();
+  for line in content.split(|&b| b == b'\n') {
+    let Some(dash) = position(line, b" - overlay ") else {
+      continue;
+    };
+    let mut fields = line[dash + 3..].split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(options)) = (fields.next(), fields.next(), fields.next()) else {
+      continue;
+    };
+    let mount_point = line
+      .split(|&b| b == b' ')
+      .nth(4)
+      .map(path)
+      .unwrap_or_default();
+    for option in options.split(|&b| b == b',') {
+      for key in ["upperdir", "workdir"] {
+        if let Some(value) = option
+          .strip_prefix(key.as_bytes())
+          .and_then(|v| v.strip_prefix(b"="))
+        {
+          let value = text(value);
+          writers.push(OverlayWriter {
+            mount_point: mount_point.clone(),
+            key,
+            value,
+          });
+        }
+      }
+    }
+  }
+  writers
+}
+
+fn position(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+  haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The raw text of the calling thread's mountinfo.
+pub fn read_raw() -> Result<Vec<u8>, Error> {
   let file = Path::new("/proc/thread-self/mountinfo");
-  let content = std::fs::read(file).map_err(|e| {
+  std::fs::read(file).map_err(|e| {
     let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
     Error::sys(errno, "read", Some(file), "listing mounts")
-  })?;
-  Ok(parse(&content))
+  })
 }
 
 /// The top-most mount at `target`, if any.
@@ -220,6 +274,24 @@ rw,lowerdir=/l/1:/l/x\\:y::/d/1,upperdir=/u\\054v,workdir=/w";
     let entries = parse(format!("1 0 8:1 / / rw - ext4 /dev/vda rw\n{line}").as_bytes());
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[1].lowerdirs().0, layers);
+  }
+
+  #[test]
+  fn overlay_writers_are_read_from_overlay_lines_only() {
+    let content = b"1 0 8:1 / / rw - ext4 /dev/vda rw,upperdir=/not/an/overlay\n\
+      7 1 0:9 / /m\\040n rw - overlay overlay rw,lowerdir+=/l,upperdir=/u\\054v,workdir=/w\n\
+      8 1 0:10 / /ro rw - overlay overlay ro,lowerdir=/a:/b\n";
+    let writers = overlay_writers(content);
+    assert_eq!(writers.len(), 2);
+    assert_eq!(writers[0].mount_point, Path::new("/m n"));
+    assert_eq!(
+      (writers[0].key, writers[0].value.as_str()),
+      ("upperdir", "/u,v")
+    );
+    assert_eq!(
+      (writers[1].key, writers[1].value.as_str()),
+      ("workdir", "/w")
+    );
   }
 
   #[test]
