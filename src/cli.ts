@@ -124,6 +124,7 @@ async function run(argv: string[]): Promise<void> {
     console.log(
       `file-descriptor layers (6.13+): ${yes(f.fdLayers)}; O_PATH (6.15+): ${yes(f.oPathFds)}`,
     )
+    console.log(`in-use check by listmount/statmount (6.11+): ${yes(f.statmount)}`)
     console.log(
       `user namespace: ${f.userNamespace ? 'yes (userxattr is added for writable mounts)' : 'no'}`,
     )

@@ -18,6 +18,11 @@ export interface Features {
   fdLayers: boolean
   /** ... including `O_PATH` descriptors (Linux 6.15+). */
   oPathFds: boolean
+  /**
+   * `listmount(2)` and `statmount(2)` read a mount's options (Linux 6.11+), so that the
+   * in-use check reads only mounts that are new since the last check, not all of mountinfo.
+   */
+  statmount: boolean
   /** The process is in a user namespace, where writable overlays need `userxattr`. */
   userNamespace: boolean
   /** Why each missing feature is missing. */

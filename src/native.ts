@@ -57,6 +57,7 @@ export interface NativeFeatures {
   lowerdirPlus: boolean
   fdLayers: boolean
   oPathFds: boolean
+  statmount: boolean
   userNamespace: boolean
   notes: string[]
 }

@@ -9,7 +9,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, Mode};
 
 use crate::error::{Error, ErrorCode};
-use crate::mountinfo;
+use crate::in_use;
 use crate::request::{MountRequest, Role};
 
 /// One opened directory with the identity the checks compare.
@@ -144,12 +144,8 @@ pub fn open_request(req: &MountRequest, mode: OpenMode) -> Result<OpenedRequest,
 
 /// Refuses an upper or work directory that a mounted overlay already uses as its upper or
 /// work directory. The kernel only warns of that (unless `index=on`), and two overlays
-/// writing one upper layer corrupt each other. Mounts listed with relative or descriptor
-/// paths cannot be resolved here and are passed over; this package lists absolute ones.
-///
-/// An upper or work dir handed over as a string is listed as it was given, with overlayfs's
-/// escaping of `\`; one handed over by descriptor is listed as it is. Both readings of each
-/// value are tried: a false match refuses a mount, a miss would let two overlays share one.
+/// writing one upper layer corrupt each other. How the mounted ones are read and resolved
+/// is [`in_use::find`]'s concern.
 fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> {
   let ours: Vec<&Opened> = layers
     .iter()
@@ -158,45 +154,35 @@ fn check_not_in_use(req: &MountRequest, layers: &[Opened]) -> Result<(), Error> 
   if ours.is_empty() {
     return Ok(());
   }
-  for writer in mountinfo::overlay_writers(&mountinfo::read_raw()?) {
-    let (key, value) = (writer.key, writer.value.as_str());
-    {
-      for listed in [value.to_string(), unescape_upper(value)] {
-        let path = Path::new(&listed);
-        if !path.is_absolute() {
-          continue;
-        }
-        let Ok(st) = nix::sys::stat::stat(path) else {
-          continue;
-        };
-        let Some(mine) = ours
-          .iter()
-          .find(|l| (l.dev, l.ino) == (st.st_dev, st.st_ino))
-        else {
-          continue;
-        };
-        let asked = if mine.role == Role::Upper {
-          &req.upper
-        } else {
-          &req.work
-        };
-        let asked = asked.as_deref().unwrap_or(path);
-        let msg = format!(
-          "{} '{}' is already the {key} of the overlay mounted on '{}'",
-          mine.role,
-          asked.display(),
-          writer.mount_point.display()
-        );
-        return Err(Error::refused(ErrorCode::InUse, Some(asked), msg));
-      }
-    }
-  }
-  Ok(())
+  let dirs: Vec<(u64, u64)> = ours.iter().map(|l| (l.dev, l.ino)).collect();
+  let Some(writer) = in_use::find(&dirs)? else {
+    return Ok(());
+  };
+  let Some(mine) = ours
+    .iter()
+    .find(|l| (l.dev, l.ino) == (writer.dev, writer.ino))
+  else {
+    return Ok(());
+  };
+  let asked = if mine.role == Role::Upper {
+    &req.upper
+  } else {
+    &req.work
+  };
+  let asked = asked.as_deref().unwrap_or(Path::new(""));
+  let msg = format!(
+    "{} '{}' is already the {} of the overlay mounted on '{}'",
+    mine.role,
+    asked.display(),
+    writer.key,
+    writer.mount_point.display()
+  );
+  Err(Error::refused(ErrorCode::InUse, Some(asked), msg))
 }
 
 /// Undoes overlayfs's escaping of an `upperdir` or `workdir` string: `\` keeps the next
 /// character as it is.
-fn unescape_upper(value: &str) -> String {
+pub(crate) fn unescape_upper(value: &str) -> String {
   let mut out = String::with_capacity(value.len());
   let mut chars = value.chars();
   while let Some(c) = chars.next() {

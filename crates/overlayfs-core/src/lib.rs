@@ -9,10 +9,12 @@
 
 pub mod error;
 pub mod fs_state;
+pub mod in_use;
 pub mod layers;
 pub mod legacy;
 pub mod limits;
 pub mod mount;
+pub mod mount_ids;
 pub mod mountinfo;
 pub mod new_api;
 pub mod pool;

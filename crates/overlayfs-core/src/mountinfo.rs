@@ -187,23 +187,32 @@ pub fn overlay_writers(content: &[u8]) -> Vec<OverlayWriter> {
       .nth(4)
       .map(path)
       .unwrap_or_default();
-    for option in options.split(|&b| b == b',') {
-      for key in ["upperdir", "workdir"] {
-        if let Some(value) = option
-          .strip_prefix(key.as_bytes())
-          .and_then(|v| v.strip_prefix(b"="))
-        {
-          let value = text(value);
-          writers.push(OverlayWriter {
-            mount_point: mount_point.clone(),
-            key,
-            value,
-          });
-        }
-      }
+    for (key, value) in writer_options(options) {
+      writers.push(OverlayWriter {
+        mount_point: mount_point.clone(),
+        key,
+        value,
+      });
     }
   }
   writers
+}
+
+/// The `upperdir` and `workdir` values of an overlay's super options (comma-separated,
+/// octal-escaped, as mountinfo and `statmount`'s `mnt_opts` give them), unescaped.
+pub fn writer_options(options: &[u8]) -> Vec<(&'static str, String)> {
+  let mut found = Vec::new();
+  for option in options.split(|&b| b == b',') {
+    for key in ["upperdir", "workdir"] {
+      if let Some(value) = option
+        .strip_prefix(key.as_bytes())
+        .and_then(|v| v.strip_prefix(b"="))
+      {
+        found.push((key, text(value)));
+      }
+    }
+  }
+  found
 }
 
 fn position(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -7,6 +7,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 use crate::limits::{page_size, FSCONFIG_VALUE_MAX, MAX_LOWER_LAYERS};
+use crate::mount_ids::{self, StatmountMask};
 use crate::new_api::FsContext;
 
 /// The running kernel's overlay features.
@@ -25,6 +26,9 @@ pub struct Features {
   pub fd_layers: bool,
   /// ... and an `O_PATH` one (Linux 6.15+).
   pub o_path_fds: bool,
+  /// `listmount(2)` and `statmount(2)` with `STATMOUNT_MNT_OPTS` work (Linux 6.11+): the
+  /// in-use check reads only the mounts that are new since the last check, not mountinfo.
+  pub statmount: bool,
   /// The process runs in a user namespace other than the initial one (`unshare -U`), where
   /// overlay needs `userxattr` for a writable mount.
   pub user_namespace: bool,
@@ -68,6 +72,8 @@ pub fn probe() -> Features {
       ctx.set_fd(c"lowerdir+", dir.as_raw_fd())
     });
 
+  let statmount = try_statmount(&mut notes);
+
   Features {
     release,
     page_size: page_size(),
@@ -77,9 +83,37 @@ pub fn probe() -> Features {
     lowerdir_plus,
     fd_layers,
     o_path_fds,
+    statmount,
     user_namespace: in_user_namespace(),
     notes,
   }
+}
+
+/// Whether `statmount` gives the options of a listed mount; if not, records why. A mount
+/// whose filesystem shows no options of its own gets no `mnt_opts` even from a kernel that
+/// knows them, so mounts are tried until one has some.
+fn try_statmount(notes: &mut Vec<String>) -> bool {
+  let opts = StatmountMask::MNT_OPTS;
+  let ids = match mount_ids::list_all() {
+    Ok(ids) => ids,
+    Err(e) => {
+      notes.push(format!("listmount: {e:?}: {}", e.desc()));
+      return false;
+    }
+  };
+  let mut last_error = None;
+  for id in ids {
+    match mount_ids::stat(id, opts) {
+      Ok(m) if m.mask.contains(opts) => return true,
+      Ok(_) => {}
+      Err(e) => last_error = Some(e),
+    }
+  }
+  notes.push(match last_error {
+    Some(e) => format!("statmount: {e:?}: {}", e.desc()),
+    None => "statmount: no mount's options were given (STATMOUNT_MNT_OPTS)".to_string(),
+  });
+  false
 }
 
 /// Whether this process's user namespace maps anything less than every uid onto itself,

@@ -70,6 +70,7 @@ pub struct NativeFeatures {
   pub lowerdir_plus: bool,
   pub fd_layers: bool,
   pub o_path_fds: bool,
+  pub statmount: bool,
   pub user_namespace: bool,
   pub notes: Vec<String>,
 }
@@ -207,6 +208,7 @@ pub fn probe_sync() -> NativeFeatures {
     lowerdir_plus: f.lowerdir_plus,
     fd_layers: f.fd_layers,
     o_path_fds: f.o_path_fds,
+    statmount: f.statmount,
     user_namespace: f.user_namespace,
     notes: f.notes.clone(),
   }

@@ -1,0 +1,168 @@
+//! The in-use check against real mounts, through the `listmount`/`statmount` cache. Each
+//! test runs on a thread of its own in a new, private mount namespace, so that whatever it
+//! mounts dies with that thread.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use overlayfs_core::error::ErrorCode;
+use overlayfs_core::{features, in_use, unmount, MountRequest, Strategy};
+
+/// Runs `test` on a new thread in a private mount namespace of its own.
+fn in_private_namespace(test: impl FnOnce() + Send + 'static) {
+  std::thread::spawn(move || {
+    unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS): these tests need root");
+    mount(
+      None::<&str>,
+      "/",
+      None::<&str>,
+      MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+      None::<&str>,
+    )
+    .expect("making / private");
+    test();
+  })
+  .join()
+  .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+/// A directory with `layers` lower layers, an upper, a work dir and a target.
+struct Store {
+  root: PathBuf,
+  lower: Vec<PathBuf>,
+}
+
+impl Store {
+  fn new(name: &str, layers: usize) -> Store {
+    let root = std::env::temp_dir().join(format!("ovl-in-use-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let lower: Vec<PathBuf> = (0..layers)
+      .map(|i| root.join("snapshots").join(format!("{i:04}")).join("fs"))
+      .collect();
+    for dir in lower.iter().chain(&[root.join("upper"), root.join("work")]) {
+      fs::create_dir_all(dir).unwrap();
+    }
+    fs::create_dir_all(root.join("merged")).unwrap();
+    Store { root, lower }
+  }
+
+  fn request(&self, strategy: Strategy) -> MountRequest {
+    MountRequest {
+      strategy,
+      cwd: None,
+      target: self.target(),
+      lower: self.lower.clone(),
+      data_layers: vec![],
+      upper: Some(self.root.join("upper")),
+      work: Some(self.root.join("work")),
+      options: vec![],
+      data: None,
+      allow_stacking: false,
+    }
+  }
+
+  fn target(&self) -> PathBuf {
+    self.root.join("merged")
+  }
+
+  fn identity(&self, dir: &str) -> (u64, u64) {
+    let meta = fs::metadata(self.root.join(dir)).unwrap();
+    (meta.dev(), meta.ino())
+  }
+}
+
+impl Drop for Store {
+  fn drop(&mut self) {
+    let _ = unmount(&self.target(), true);
+    let _ = fs::remove_dir_all(&self.root);
+  }
+}
+
+/// A request on `third`'s layers and target that writes to `owner`'s upper and work dirs.
+fn reusing(third: &Store, owner: &Store) -> MountRequest {
+  let mut req = third.request(Strategy::ProcFd);
+  req.upper = Some(owner.root.join("upper"));
+  req.work = Some(owner.root.join("work"));
+  req
+}
+
+/// Asserts that `req` is refused because `owner`'s upper dir is mounted on `target`.
+fn assert_in_use(req: &MountRequest, owner: &Store, target: &Path) {
+  let err = overlayfs_core::mount(req).expect_err("a second writer is refused");
+  assert_eq!(err.code, ErrorCode::InUse, "{}", err.message);
+  let expected = format!(
+    "upperdir '{}' is already the upperdir of the overlay mounted on '{}'",
+    owner.root.join("upper").display(),
+    target.display()
+  );
+  assert_eq!(err.message, expected);
+}
+
+#[test]
+fn new_mounts_are_seen_and_gone_ones_forgotten() {
+  in_private_namespace(|| {
+    let f = features();
+    assert!(
+      f.statmount,
+      "these tests need listmount and statmount's options (Linux 6.11+): {:?}",
+      f.notes
+    );
+    // Enough layers that the options outgrow statmount's first buffer.
+    let a = Store::new("a", 120);
+    let b = Store::new("b", 3);
+    let third = Store::new("third", 2);
+    let by_string = if f.lowerdir_plus {
+      Strategy::LowerdirPlus
+    } else {
+      Strategy::ProcFd
+    };
+    let by_fd = if f.fd_layers {
+      Strategy::Fd
+    } else {
+      Strategy::ProcFd
+    };
+
+    // B's own check fills the cache before A exists.
+    overlayfs_core::mount(&b.request(by_fd)).unwrap();
+    overlayfs_core::mount(&a.request(by_string)).unwrap();
+    let found = in_use::find_listed(&[a.identity("upper")]).unwrap();
+    assert_eq!(found.as_ref().map(|w| &w.mount_point), Some(&a.target()));
+    let fallback = in_use::find_in_mountinfo(&[a.identity("upper")]).unwrap();
+    assert_eq!(fallback, found, "mountinfo agrees");
+    let work = in_use::find_listed(&[b.identity("work")]).unwrap();
+    assert_eq!(
+      work.map(|w| (w.key, w.mount_point)),
+      Some(("workdir", b.target()))
+    );
+    assert_in_use(&reusing(&third, &a), &a, &a.target());
+    assert_in_use(&reusing(&third, &b), &b, &b.target());
+
+    unmount(&a.target(), false).unwrap();
+    assert_eq!(in_use::find_listed(&[a.identity("upper")]).unwrap(), None);
+    overlayfs_core::mount(&reusing(&third, &a)).expect("A's upper is free again");
+    assert_in_use(&a.request(by_string), &a, &third.target());
+    unmount(&third.target(), false).unwrap();
+    assert_in_use(&reusing(&third, &b), &b, &b.target());
+  });
+}
+
+#[test]
+fn a_namespace_never_sees_another_ones_mounts() {
+  let holder = Store::new("holder", 2);
+  let req = holder.request(Strategy::ProcFd);
+  let upper = holder.identity("upper");
+  let target = holder.target();
+  in_private_namespace(move || {
+    overlayfs_core::mount(&req).unwrap();
+    let found = in_use::find_listed(&[upper]).unwrap();
+    assert_eq!(found.map(|w| w.mount_point), Some(target));
+  });
+  // Mounted only in a namespace that died with its thread.
+  in_private_namespace(move || {
+    assert_eq!(in_use::find_listed(&[upper]).unwrap(), None);
+  });
+  drop(holder);
+}
