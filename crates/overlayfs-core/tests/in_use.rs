@@ -2,32 +2,15 @@
 //! test runs on a thread of its own in a new, private mount namespace, so that whatever it
 //! mounts dies with that thread.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
+use common::in_private_namespace;
 use overlayfs_core::error::ErrorCode;
 use overlayfs_core::{features, in_use, unmount, MountRequest, Strategy};
-
-/// Runs `test` on a new thread in a private mount namespace of its own.
-fn in_private_namespace(test: impl FnOnce() + Send + 'static) {
-  std::thread::spawn(move || {
-    unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS): these tests need root");
-    mount(
-      None::<&str>,
-      "/",
-      None::<&str>,
-      MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-      None::<&str>,
-    )
-    .expect("making / private");
-    test();
-  })
-  .join()
-  .unwrap_or_else(|e| std::panic::resume_unwind(e));
-}
 
 /// A directory with `layers` lower layers, an upper, a work dir and a target.
 struct Store {

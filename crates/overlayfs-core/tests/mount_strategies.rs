@@ -2,32 +2,14 @@
 //! that first enters a new, private mount namespace, so that whatever a test mounts dies
 //! with that thread, even if the test fails.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
+use common::{in_private_namespace, with_new_api};
 use overlayfs_core::error::ErrorCode;
-use overlayfs_core::{features, mountinfo, unmount, MountRequest, Strategy};
-
-/// Runs `test` on a new thread in a private mount namespace of its own.
-fn in_private_namespace(test: impl FnOnce() + Send + 'static) {
-  std::thread::spawn(move || {
-    unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS): these tests need root");
-    mount(
-      None::<&str>,
-      "/",
-      None::<&str>,
-      MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-      None::<&str>,
-    )
-    .expect("making / private");
-    test();
-  })
-  .join()
-  .unwrap_or_else(|e| std::panic::resume_unwind(e));
-}
-
+use overlayfs_core::{mountinfo, unmount, MountRequest, Strategy};
 struct Store {
   root: PathBuf,
   lower: Vec<PathBuf>,
@@ -104,15 +86,8 @@ fn absolute_data(lower: &[PathBuf], upper: &Path, work: &Path) -> String {
 fn every_strategy_mounts_the_same_view() {
   in_private_namespace(|| {
     let store = Store::new("strategies", 20);
-    let f = features();
-    let mut strategies = vec![Strategy::Absolute, Strategy::Relative, Strategy::ProcFd];
-    if f.lowerdir_plus {
-      strategies.push(Strategy::LowerdirPlus);
-    }
-    if f.fd_layers {
-      strategies.push(Strategy::Fd);
-    }
-    for strategy in strategies {
+    let legacy = [Strategy::Absolute, Strategy::Relative, Strategy::ProcFd];
+    for strategy in with_new_api(&legacy) {
       let mut req = store.request(strategy);
       if strategy == Strategy::Absolute {
         req.data = Some(absolute_data(
@@ -262,15 +237,7 @@ fn a_metacopy_file_reads_its_data_from_a_data_only_layer() {
     set_xattr(&meta, "trusted.overlay.metacopy", b"");
     set_xattr(&meta, "trusted.overlay.redirect", b"/sha256/abc");
 
-    let f = features();
-    let mut strategies = vec![Strategy::ProcFd];
-    if f.lowerdir_plus {
-      strategies.push(Strategy::LowerdirPlus);
-    }
-    if f.fd_layers {
-      strategies.push(Strategy::Fd);
-    }
-    for strategy in strategies {
+    for strategy in with_new_api(&[Strategy::ProcFd]) {
       let mut req = store.request(strategy);
       req.upper = None;
       req.work = None;
