@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { ErrorCodes, OverlayError } from './errors'
+import type { Features } from './features'
 
 export interface NativeOption {
   key: string
@@ -48,19 +49,9 @@ export interface NativeMountEntry {
   datadirs: string[]
 }
 
-export interface NativeFeatures {
-  release: string
-  pageSize: number
-  maxLowerLayers: number
-  fsconfigValueMax: number
-  newMountApi: boolean
-  lowerdirPlus: boolean
-  fdLayers: boolean
-  oPathFds: boolean
-  statmount: boolean
-  userNamespace: boolean
-  notes: string[]
-}
+/** The core reports exactly the fields of the public `Features`, documented there. */
+export type NativeFeatures = Features
+
 
 export interface NativeBinding {
   mount(request: NativeMountRequest): Promise<NativeError | null>
