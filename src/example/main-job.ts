@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     explain(
       plan(
         docker,
-        olderKernel(features, '5.15 (no new mount API)', {
+        olderKernel(features, '5.1 (before the new mount API)', {
           newMountApi: false,
           lowerdirPlus: false,
           fdLayers: false,
