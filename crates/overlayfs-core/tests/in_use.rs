@@ -4,65 +4,11 @@
 
 mod common;
 
-use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::in_private_namespace;
+use common::{in_private_namespace, Store};
 use overlayfs_core::error::ErrorCode;
 use overlayfs_core::{features, in_use, unmount, MountRequest, Strategy};
-
-/// A directory with `layers` lower layers, an upper, a work dir and a target.
-struct Store {
-  root: PathBuf,
-  lower: Vec<PathBuf>,
-}
-
-impl Store {
-  fn new(name: &str, layers: usize) -> Store {
-    let root = std::env::temp_dir().join(format!("ovl-in-use-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let lower: Vec<PathBuf> = (0..layers)
-      .map(|i| root.join("snapshots").join(format!("{i:04}")).join("fs"))
-      .collect();
-    for dir in lower.iter().chain(&[root.join("upper"), root.join("work")]) {
-      fs::create_dir_all(dir).unwrap();
-    }
-    fs::create_dir_all(root.join("merged")).unwrap();
-    Store { root, lower }
-  }
-
-  fn request(&self, strategy: Strategy) -> MountRequest {
-    MountRequest {
-      strategy,
-      cwd: None,
-      target: self.target(),
-      lower: self.lower.clone(),
-      data_layers: vec![],
-      upper: Some(self.root.join("upper")),
-      work: Some(self.root.join("work")),
-      options: vec![],
-      data: None,
-      allow_stacking: false,
-    }
-  }
-
-  fn target(&self) -> PathBuf {
-    self.root.join("merged")
-  }
-
-  fn identity(&self, dir: &str) -> (u64, u64) {
-    let meta = fs::metadata(self.root.join(dir)).unwrap();
-    (meta.dev(), meta.ino())
-  }
-}
-
-impl Drop for Store {
-  fn drop(&mut self) {
-    let _ = unmount(&self.target(), true);
-    let _ = fs::remove_dir_all(&self.root);
-  }
-}
 
 /// A request on `third`'s layers and target that writes to `owner`'s upper and work dirs.
 fn reusing(third: &Store, owner: &Store) -> MountRequest {

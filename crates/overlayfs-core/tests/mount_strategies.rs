@@ -7,70 +7,9 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{in_private_namespace, with_new_api};
+use common::{in_private_namespace, with_new_api, Store};
 use overlayfs_core::error::ErrorCode;
-use overlayfs_core::{mountinfo, unmount, MountRequest, Strategy};
-struct Store {
-  root: PathBuf,
-  lower: Vec<PathBuf>,
-}
-
-impl Store {
-  fn new(name: &str, layers: usize) -> Store {
-    let root = std::env::temp_dir().join(format!("ovl-core-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let lower: Vec<PathBuf> = (0..layers)
-      .map(|i| root.join("snapshots").join(i.to_string()).join("fs"))
-      .collect();
-    for (i, dir) in lower.iter().enumerate() {
-      fs::create_dir_all(dir).unwrap();
-      fs::write(dir.join(format!("layer-{i}")), i.to_string()).unwrap();
-    }
-    for dir in ["upper", "work", "merged"] {
-      fs::create_dir_all(root.join(dir)).unwrap();
-    }
-    Store { root, lower }
-  }
-
-  fn request(&self, strategy: Strategy) -> MountRequest {
-    MountRequest {
-      strategy,
-      cwd: None,
-      target: self.root.join("merged"),
-      lower: self.lower.clone(),
-      data_layers: vec![],
-      upper: Some(self.root.join("upper")),
-      work: Some(self.root.join("work")),
-      options: vec![],
-      data: None,
-      allow_stacking: false,
-    }
-  }
-
-  fn merged(&self) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(self.root.join("merged"))
-      .unwrap()
-      .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-      .collect();
-    names.sort();
-    names
-  }
-
-  fn expected(&self) -> Vec<String> {
-    let mut names: Vec<String> = (0..self.lower.len())
-      .map(|i| format!("layer-{i}"))
-      .collect();
-    names.sort();
-    names
-  }
-}
-
-impl Drop for Store {
-  fn drop(&mut self) {
-    let _ = unmount(&self.root.join("merged"), true);
-    let _ = fs::remove_dir_all(&self.root);
-  }
-}
+use overlayfs_core::{mountinfo, unmount, Strategy};
 
 fn absolute_data(lower: &[PathBuf], upper: &Path, work: &Path) -> String {
   let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
