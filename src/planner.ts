@@ -145,7 +145,8 @@ function legacy(strategy: 'absolute' | 'relative', opts: CheckedOptions, f: Feat
   })
   const bytes = byteLength(data)
   if (bytes >= f.pageSize) return tooLong(bytes, f.pageSize, 'data')
-  return { ok: true, plan: request(strategy, opts, cwd, map, data) }
+  const withData = { ...planned.request, data }
+  return { ok: true, plan: { ...planned, data, dataBytes: bytes, request: withData } }
 }
 
 function procfd(opts: CheckedOptions, f: Features): Candidate {
