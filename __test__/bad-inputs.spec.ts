@@ -14,7 +14,7 @@ import type { ExecutionContext } from 'ava'
 
 import { ErrorCodes, OverlayError, STRATEGIES, mount } from '../src'
 import type { MountOptions, Strategy } from '../src'
-import { counts, newFds, tmpfs, warmUp } from './helpers/leaks'
+import { assertNothingLeft, counts, tmpfs, warmUp } from './helpers/leaks'
 import { sandbox } from './helpers/sandbox'
 
 /** The directories every row may use, laid out in the row's sandbox. */
@@ -596,12 +596,7 @@ async function refuses(t: ExecutionContext, row: Row, strategy?: Strategy): Prom
     t.is(typeof err?.syscall, 'string', 'and names the syscall')
   }
 
-  const after = counts(dir)
-  t.is(after.mounts, before.mounts, 'no mount is left over')
-  t.is(after.overlays, before.overlays, 'no overlay is left over')
-  t.deepEqual(after.entries, before.entries, 'no directory or file is left over')
-  t.deepEqual(newFds(before, after), [], 'no descriptor is left over')
-  t.true(after.fds <= before.fds, `${after.fds} descriptors after, ${before.fds} before`)
+  assertNothingLeft(t, before, counts(dir))
 }
 
 for (const row of [...CORE_ROWS, ...OPTION_ROWS]) {

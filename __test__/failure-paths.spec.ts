@@ -15,7 +15,7 @@ import type { ExecutionContext } from 'ava'
 
 import { OverlayError, STRATEGIES, findMount, mount, plan } from '../src'
 import type { MountOptions, Plan, Strategy } from '../src'
-import { counts, newFds, tmpfs, warmUp } from './helpers/leaks'
+import { assertNothingLeft, counts, tmpfs, warmUp } from './helpers/leaks'
 import { sandbox } from './helpers/sandbox'
 
 interface Store {
@@ -176,13 +176,7 @@ for (const strategy of STRATEGIES) {
       const err = await t.throwsAsync(mount(what), { instanceOf: OverlayError })
       t.is(err?.code, step.code, err?.message)
 
-      const after = counts(dir)
-      t.is(after.overlays, before.overlays, 'no overlay is left over')
-      t.is(after.mounts, before.mounts, 'no mount is left over')
-      t.is(after.threads, before.threads, 'no thread is left over')
-      t.deepEqual(newFds(before, after), [], 'no descriptor is left over')
-      t.true(after.fds <= before.fds, `${after.fds} descriptors after, ${before.fds} before`)
-      t.deepEqual(after.entries, before.entries, 'no directory or file is left over')
+      assertNothingLeft(t, before, counts(dir), { threads: true })
 
       step.fix(s)
       const m = await mount(s.options)

@@ -130,6 +130,24 @@ export function newFds(before: Counts, after: Counts): string[] {
 }
 
 /**
+ * Asserts that nothing taken between `before` and `after` was left behind: no mount, no
+ * overlay, no directory entry, no new descriptor (and, with `threads`, no thread).
+ */
+export function assertNothingLeft(
+  t: ExecutionContext,
+  before: Counts,
+  after: Counts,
+  { threads = false } = {},
+): void {
+  t.is(after.mounts, before.mounts, 'no mount is left over')
+  t.is(after.overlays, before.overlays, 'no overlay is left over')
+  if (threads) t.is(after.threads, before.threads, 'no thread is left over')
+  t.deepEqual(after.entries, before.entries, 'no directory or file is left over')
+  t.deepEqual(newFds(before, after), [], 'no descriptor is left over')
+  t.true(after.fds <= before.fds, `${after.fds} descriptors after, ${before.fds} before`)
+}
+
+/**
  * Starts what stays once started: every mount thread the core's pool may grow to (mounts
  * in flight at once), its probe, and libuv's pool (an async fs call), so that later counts
  * compare like with like.
