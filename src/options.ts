@@ -137,6 +137,18 @@ function checkOptions(parsed: ParsedOption[], writable: boolean): void {
   if (has('volatile') && !writable) throw invalid(`option 'volatile' needs an upper layer`)
 }
 
+/** Every layer as `[role, path]`, the role named as the caller spells it (`lower[3]`). */
+export function roles(
+  layers: Pick<CheckedOptions, 'lower' | 'data' | 'upper' | 'work'>,
+): [string, string][] {
+  return [
+    ...layers.lower.map((p, i): [string, string] => [`lower[${i}]`, p]),
+    ...layers.data.map((p, i): [string, string] => [`data[${i}]`, p]),
+    ...(layers.upper ? [['upper', layers.upper] as [string, string]] : []),
+    ...(layers.work ? [['work', layers.work] as [string, string]] : []),
+  ]
+}
+
 /** Checks everything that can be checked without the filesystem: types, paths, counts. */
 export function checkMountOptions(options: MountOptions, features: Features): CheckedOptions {
   if (options === null || typeof options !== 'object')
@@ -170,14 +182,8 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const work = options.work === undefined ? undefined : checkPath(options.work, 'work')
   const target = checkPath(options.target, 'target')
 
-  const roles: [string, string][] = [
-    ...lower.map((p, i): [string, string] => [`lower[${i}]`, p]),
-    ...data.map((p, i): [string, string] => [`data[${i}]`, p]),
-    ...(upper ? [['upper', upper] as [string, string]] : []),
-    ...(work ? [['work', work] as [string, string]] : []),
-  ]
   const byPath = new Map<string, string>()
-  for (const [role, path] of roles) {
+  for (const [role, path] of roles({ lower, data, upper, work })) {
     const other = byPath.get(path)
     if (other) throw invalid(`${role} '${path}' is listed twice (also as ${other})`, path)
     byPath.set(path, role)

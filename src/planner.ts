@@ -11,7 +11,7 @@ import { ErrorCodes, OverlayError } from './errors'
 import { probeSync } from './features'
 import type { Features } from './features'
 import type { NativeMountRequest } from './native'
-import { STRATEGIES, checkMountOptions } from './options'
+import { STRATEGIES, checkMountOptions, roles } from './options'
 import type { CheckedOptions, MountOptions, Strategy } from './options'
 
 /** A strategy ruled out, and why, in numbers. */
@@ -58,16 +58,6 @@ const FD_DIGITS = 7
 type Candidate =
   | { ok: true; plan: Omit<Plan, 'strategy' | 'reason' | 'rejected' | 'pageSize' | 'layers'> }
   | { ok: false; code: string; reason: string; details?: Record<string, number> }
-
-/** The layers of `opts` as a path list with the role of each, for messages. */
-function roles(opts: CheckedOptions): [string, string][] {
-  return [
-    ...opts.lower.map((p, i): [string, string] => [`lower[${i}]`, p]),
-    ...opts.data.map((p, i): [string, string] => [`data[${i}]`, p]),
-    ...(opts.upper ? [['upper', opts.upper] as [string, string]] : []),
-    ...(opts.work ? [['work', opts.work] as [string, string]] : []),
-  ]
-}
 
 function request(
   strategy: Strategy,
