@@ -85,6 +85,12 @@ impl Error {
     }
   }
 
+  /// A string for the kernel that holds a NUL byte, which no syscall can take.
+  pub fn nul(path: Option<&Path>) -> Error {
+    let msg = "a path or value contains a NUL byte".to_string();
+    Error::refused(ErrorCode::InvalidRequest, path, msg)
+  }
+
   /// Appends the kernel's own explanation, read from an fs context, to the message.
   pub fn with_kernel_message(mut self, kernel: &str) -> Error {
     if !kernel.is_empty() {

@@ -92,7 +92,8 @@ fn mount_overlay(target: &Path, target_fd: RawFd, data: &str) -> Result<(), Erro
   let page = page_size();
   if !data_fits(data.len(), page) {
     let msg = format!(
-      "mount data of {} bytes does not fit: the kernel keeps at most {} bytes of a {page}-byte page",
+      "mount data of {} bytes does not fit: the kernel keeps at most {} bytes of a \
+       {page}-byte page",
       data.len(),
       page - 1
     );
@@ -105,8 +106,9 @@ fn mount_overlay(target: &Path, target_fd: RawFd, data: &str) -> Result<(), Erro
     target.to_path_buf()
   };
 
-  let c_target = CString::new(mount_point.as_os_str().as_bytes()).map_err(|_| nul(target))?;
-  let c_data = CString::new(data).map_err(|_| nul(target))?;
+  let c_target =
+    CString::new(mount_point.as_os_str().as_bytes()).map_err(|_| Error::nul(Some(target)))?;
+  let c_data = CString::new(data).map_err(|_| Error::nul(Some(target)))?;
   // SAFETY: every pointer is a NUL-terminated string that outlives the call.
   let rc = unsafe {
     libc::mount(
@@ -122,14 +124,6 @@ fn mount_overlay(target: &Path, target_fd: RawFd, data: &str) -> Result<(), Erro
     return Err(Error::sys(Errno::last(), "mount", Some(target), &what));
   }
   Ok(())
-}
-
-fn nul(path: &Path) -> Error {
-  Error::refused(
-    ErrorCode::InvalidRequest,
-    Some(path),
-    "a path contains a NUL byte".into(),
-  )
 }
 
 #[cfg(test)]

@@ -182,11 +182,11 @@ pub fn mount_new_api(req: &MountRequest, opened: &OpenedRequest) -> Result<(), E
   }
 
   for option in &req.options {
-    let c_key = CString::new(option.key.as_str()).map_err(|_| nul(Path::new("")))?;
+    let c_key = CString::new(option.key.as_str()).map_err(|_| Error::nul(None))?;
     let result = match &option.value {
       Some(value) => ctx.set_string(
         &c_key,
-        &CString::new(value.as_str()).map_err(|_| nul(Path::new("")))?,
+        &CString::new(value.as_str()).map_err(|_| Error::nul(None))?,
       ),
       None => ctx.set_flag(&c_key),
     };
@@ -213,7 +213,7 @@ fn string_value(role: Role, path: &Path) -> Result<CString, Error> {
     _ => bytes.to_vec(),
   };
   check_value(role, path, value.len())?;
-  CString::new(value).map_err(|_| nul(path))
+  CString::new(value).map_err(|_| Error::nul(Some(path)))
 }
 
 fn check_value(role: Role, path: &Path, bytes: usize) -> Result<(), Error> {
@@ -229,14 +229,6 @@ fn check_value(role: Role, path: &Path, bytes: usize) -> Result<(), Error> {
 
 fn fsconfig_error(ctx: &FsContext, errno: Errno, path: Option<&Path>, what: &str) -> Error {
   Error::sys(errno, "fsconfig", path, what).with_kernel_message(&ctx.messages())
-}
-
-fn nul(path: &Path) -> Error {
-  Error::refused(
-    ErrorCode::InvalidRequest,
-    Some(path),
-    "a value contains a NUL byte".into(),
-  )
 }
 
 #[cfg(test)]
