@@ -8,6 +8,7 @@ import type { NativeMountEntry } from './native'
 import type { MountOptions, Strategy } from './options'
 import { plan } from './planner'
 import type { Plan } from './planner'
+import { room } from './turns'
 
 export interface MountCallOptions {
   /** Aborts the mount. Before it starts: nothing is done. After: it is undone. */
@@ -40,25 +41,6 @@ function abortError(signal: AbortSignal, mounted: boolean, cause?: unknown): Abo
   return new AbortError(`mount aborted: ${why}`, mounted, cause ?? signal.reason)
 }
 
-/** How long one turn of the event loop may spend planning and submitting mounts, in ms. */
-const TURN_BUDGET_MS = 0.5
-
-/** When the current turn's first mount began, or null before any. */
-let turnStart: number | null = null
-
-/**
- * Whether this turn of the event loop has spent less than its budget on mounts so far. A
- * burst of mounts is thus planned and submitted in slices, with timers and I/O let through
- * between them, instead of holding the loop for all of them at once.
- */
-function turnHasRoom(): boolean {
-  if (turnStart === null) {
-    turnStart = performance.now()
-    setImmediate(() => (turnStart = null))
-  }
-  return performance.now() - turnStart < TURN_BUDGET_MS
-}
-
 function isPlan(value: MountOptions | Plan): value is Plan {
   return typeof value === 'object' && value !== null && 'request' in value
 }
@@ -75,8 +57,10 @@ export async function mount(
 ): Promise<Mounted> {
   const { signal } = call
   if (signal?.aborted) throw abortError(signal, false)
-  while (!turnHasRoom()) {
-    await new Promise<void>((resolve) => setImmediate(resolve))
+  // A burst of mounts is planned and submitted a slice per turn of the event loop.
+  const wait = room()
+  if (wait) {
+    await wait
     if (signal?.aborted) throw abortError(signal, false)
   }
   const planned = isPlan(options) ? options : plan(options, call.features)
@@ -108,6 +92,8 @@ export async function mount(
 /** Unmounts the overlay (or any mount) at `target`, never following a symlink there. */
 export async function unmount(target: string, options: UnmountOptions = {}): Promise<void> {
   const path = resolve(target)
+  const wait = room()
+  if (wait) await wait
   const failure = await native().unmount(path, Boolean(options.detach))
   if (failure) throw fromNative(failure, `unmount '${path}'`)
 }
