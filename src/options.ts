@@ -97,8 +97,20 @@ export function checkPath(value: unknown, role: string): string {
   if (!value.startsWith('/')) {
     throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
   }
+  if (isNormal(value)) return value
   const normal = posix.normalize(value)
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal
+}
+
+/** `//`, or `.` or `..` as a whole component: what `posix.normalize` would change. */
+const UNNORMAL = /\/\/|\/\.\.?(?:\/|$)/
+
+/**
+ * Whether the absolute `path` is already what `checkPath` would make of it, so that most
+ * paths, which are, skip the normalizing copy (layer paths are checked on every mount).
+ */
+export function isNormal(path: string): boolean {
+  return !UNNORMAL.test(path) && (path.length === 1 || !path.endsWith('/'))
 }
 
 function parseOption(text: unknown): ParsedOption {
@@ -149,6 +161,40 @@ export function roles(
   ]
 }
 
+/**
+ * Refuses a layer listed twice and a target that is a layer or inside one. Role names are
+ * only spelled out for the error: this runs on every mount, with up to 500 layers.
+ */
+function checkDistinct(
+  layers: Pick<CheckedOptions, 'lower' | 'data' | 'upper' | 'work'>,
+  target: string,
+): void {
+  const paths = [...layers.lower, ...layers.data]
+  if (layers.upper !== undefined) paths.push(layers.upper)
+  if (layers.work !== undefined) paths.push(layers.work)
+  const seen = new Map<string, number>()
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]
+    const first = seen.get(path)
+    const inside =
+      target.startsWith(path) &&
+      (target.length === path.length || target[path.length] === '/' || path === '/')
+    if (first === undefined && !inside) {
+      seen.set(path, i)
+      continue
+    }
+    const named = roles(layers)
+    const role = named[i][0]
+    if (first !== undefined) {
+      throw invalid(`${role} '${path}' is listed twice (also as ${named[first][0]})`, path)
+    }
+    throw invalid(
+      `target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`,
+      target,
+    )
+  }
+}
+
 /** Checks everything that can be checked without the filesystem: types, paths, counts. */
 export function checkMountOptions(options: MountOptions, features: Features): CheckedOptions {
   if (options === null || typeof options !== 'object')
@@ -182,18 +228,7 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const work = options.work === undefined ? undefined : checkPath(options.work, 'work')
   const target = checkPath(options.target, 'target')
 
-  const byPath = new Map<string, string>()
-  for (const [role, path] of roles({ lower, data, upper, work })) {
-    const other = byPath.get(path)
-    if (other) throw invalid(`${role} '${path}' is listed twice (also as ${other})`, path)
-    byPath.set(path, role)
-    if (target === path || target.startsWith(path === '/' ? '/' : `${path}/`)) {
-      throw invalid(
-        `target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`,
-        target,
-      )
-    }
-  }
+  checkDistinct({ lower, data, upper, work }, target)
 
   const strategy = options.strategy ?? 'auto'
   if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) {
