@@ -12,8 +12,8 @@ import test from 'ava'
 
 import { containerdStore } from '../src/example/store'
 import type { Store } from '../src/example/store'
-import { platformTriple } from '../src/native'
-import type { NativeBinding } from '../src/native'
+import { bind, platformTriple } from '../src/native'
+import type { Addon } from '../src/native'
 import { overlaysUnder, sandbox } from './helpers/sandbox'
 
 const repo = resolve(__dirname, '..')
@@ -168,10 +168,12 @@ test('workers terminated with mounts in flight leave the process working', async
 
 test('the binary loads a second time in one environment, and both loads mount', async (t) => {
   const dir = sandbox(t, 'workers')
-  const first = require(binary) as NativeBinding
+  const firstAddon = require(binary) as Addon
   delete require.cache[binary]
-  const second = require(binary) as NativeBinding
-  t.not(first, second)
+  const secondAddon = require(binary) as Addon
+  t.not(firstAddon, secondAddon)
+  t.not(firstAddon.Channel, secondAddon.Channel)
+  const [first, second] = [bind(firstAddon), bind(secondAddon)]
   t.deepEqual(second.probeSync(), first.probeSync())
 
   const store = containerdStore(join(dir, 'twice'), 3)

@@ -1,0 +1,85 @@
+/**
+ * The channel that carries jobs to the mount threads and their results back: each result
+ * reaches its own caller, a wave of results is settled a slice per turn of the event loop,
+ * the process stays alive exactly while a job is in flight, and what the addon refuses at
+ * the call leaves nothing in flight.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+import test from 'ava'
+
+import { ErrorCodes, OverlayError, mount, plan, unmount } from '../src'
+import { makeDirs } from './helpers/layers'
+import { sandbox } from './helpers/sandbox'
+
+const repo = resolve(__dirname, '..')
+
+test('a thousand jobs in flight at once each settle with their own result', async (t) => {
+  const dir = sandbox(t, 'channel')
+  // Even ones exist and are not mount points; odd ones do not exist.
+  const paths = Array.from({ length: 1000 }, (_, i) => join(dir, `p${i}`))
+  paths.forEach((p, i) => i % 2 === 0 && mkdirSync(p))
+  const settled = await Promise.allSettled(paths.map((p) => unmount(p)))
+  settled.forEach((s, i) => {
+    if (s.status !== 'rejected') return t.fail(`unmount of ${paths[i]} did not fail`)
+    const err = s.reason as OverlayError
+    t.is(err.code, i % 2 === 0 ? ErrorCodes.NOT_MOUNTED : 'ENOENT', paths[i])
+    t.true(err.message.includes(`'${paths[i]}'`), err.message)
+  })
+})
+
+test('results that arrive together are settled a slice per turn, not all at once', async (t) => {
+  const dir = sandbox(t, 'channel')
+  const paths = Array.from({ length: 256 }, (_, i) => join(dir, `p${i}`))
+  makeDirs(...paths)
+  let turn = 0
+  let ticking = true
+  const tick = () => {
+    turn++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const perTurn = new Map<number, number>()
+  // Each continuation holds the loop for 0.2 ms: all 256 in one turn would be 51 ms.
+  const busy = () => {
+    perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
+    const until = performance.now() + 0.2
+    while (performance.now() < until);
+  }
+  await Promise.all(paths.map((p) => unmount(p).catch(busy)))
+  ticking = false
+  const counts = [...perTurn.values()]
+  t.is(
+    counts.reduce((a, b) => a + b, 0),
+    256,
+  )
+  t.true(Math.max(...counts) <= 16, `at most ${Math.max(...counts)} settled in one turn`)
+})
+
+test('the process stays alive while a job is in flight, and exits after it', (t) => {
+  // A call the addon refuses comes first: it must leave nothing in flight, or the child
+  // would never exit. Then a lookup, whose result the child only sees if the loop waits.
+  const script = `
+    const { native } = require(${JSON.stringify(join(repo, 'dist', 'native'))})
+    native().mount({}).then(
+      () => console.log('accepted'),
+      (err) => console.log('refused:', err instanceof Error),
+    )
+    native().findMount('/').then((entry) => console.log('found:', entry && entry.mountPoint))
+  `
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 })
+  t.deepEqual(out.trim().split('\n').sort(), ['found: /', 'refused: true'])
+})
+
+test('a plan whose layer path holds a NUL byte is refused by the core', async (t) => {
+  const dir = sandbox(t, 'channel')
+  const [a, b, upper, work, target] = ['a', 'b', 'upper', 'work', 'target'].map((d) => join(dir, d))
+  makeDirs(a, b, upper, work, target)
+  const planned = plan({ lower: [a, b], upper, work, target })
+  const forged = { ...planned, request: { ...planned.request, lower: [`${a}\0${b}`] } }
+  const err = await t.throwsAsync(mount(forged), { instanceOf: OverlayError })
+  t.is(err.code, ErrorCodes.INVALID_OPTIONS)
+  t.regex(err.message, /1 lower layer paths expected, 2 found/)
+})

@@ -1,0 +1,164 @@
+//! The values that cross between JavaScript and the core, and their conversions.
+
+use std::path::PathBuf;
+
+use napi_derive::napi;
+use overlayfs_core::mountinfo::MountEntry;
+use overlayfs_core::{Error, ErrorCode, MountOption, MountRequest, Strategy};
+
+/// One extra overlay option: a flag (`value` absent) or a key with a value.
+#[napi(object)]
+pub struct NativeOption {
+  pub key: String,
+  pub value: Option<String>,
+}
+
+/// A planned mount, as the TypeScript planner hands it over. The layers come as one string
+/// each, their paths joined by NUL (which no path holds), with their count to check that
+/// against: one string crosses into Rust in the time of a few, not of hundreds.
+#[napi(object)]
+pub struct NativeMountRequest {
+  pub strategy: String,
+  pub cwd: Option<String>,
+  pub target: String,
+  pub lower: String,
+  pub lower_count: u32,
+  pub data_layers: String,
+  pub data_count: u32,
+  pub upper: Option<String>,
+  pub work: Option<String>,
+  pub options: Vec<NativeOption>,
+  pub data: Option<String>,
+  pub allow_stacking: bool,
+  /// Run on a fresh thread instead of the pool (for measuring the difference only).
+  pub fresh_thread: Option<bool>,
+}
+
+/// A failure, shaped like the fields of a Node fs error.
+#[napi(object)]
+pub struct NativeError {
+  pub code: String,
+  pub errno: Option<i32>,
+  pub syscall: Option<String>,
+  pub path: Option<String>,
+  pub message: String,
+}
+
+/// One line of mountinfo.
+#[napi(object)]
+pub struct NativeMountEntry {
+  pub id: i64,
+  pub parent: i64,
+  pub root: String,
+  pub mount_point: String,
+  pub fstype: String,
+  pub source: String,
+  pub super_options: Vec<NativeOption>,
+  pub lowerdirs: Vec<String>,
+  pub datadirs: Vec<String>,
+}
+
+pub(crate) fn native_error(err: Error) -> NativeError {
+  NativeError {
+    // Like Node's fs errors, a failed syscall's code is its errno name; a refusal has its own.
+    code: match err.code {
+      ErrorCode::Sys => err
+        .errno_name()
+        .unwrap_or_else(|| err.code.as_str().to_string()),
+      code => code.as_str().to_string(),
+    },
+    errno: err.errno.map(|e| e as i32),
+    syscall: err.syscall.map(str::to_string),
+    path: err.path.map(|p| p.to_string_lossy().into_owned()),
+    message: err.message,
+  }
+}
+
+pub(crate) fn native_entry(entry: MountEntry) -> NativeMountEntry {
+  let (lowerdirs, datadirs) = entry.lowerdirs();
+  NativeMountEntry {
+    id: entry.id as i64,
+    parent: entry.parent as i64,
+    root: entry.root,
+    mount_point: entry.mount_point.to_string_lossy().into_owned(),
+    fstype: entry.fstype,
+    source: entry.source,
+    super_options: entry
+      .super_options
+      .into_iter()
+      .map(|(key, value)| NativeOption { key, value })
+      .collect(),
+    lowerdirs,
+    datadirs,
+  }
+}
+
+pub(crate) fn core_request(req: NativeMountRequest) -> Result<MountRequest, NativeError> {
+  let strategy = Strategy::parse(&req.strategy)
+    .ok_or_else(|| invalid(format!("unknown strategy '{}'", req.strategy)))?;
+  Ok(MountRequest {
+    strategy,
+    cwd: req.cwd.map(PathBuf::from),
+    target: req.target.into(),
+    lower: split_paths(&req.lower, req.lower_count, "lower")?,
+    data_layers: split_paths(&req.data_layers, req.data_count, "data")?,
+    upper: req.upper.map(PathBuf::from),
+    work: req.work.map(PathBuf::from),
+    options: req
+      .options
+      .into_iter()
+      .map(|o| MountOption {
+        key: o.key,
+        value: o.value,
+      })
+      .collect(),
+    data: req.data,
+    allow_stacking: req.allow_stacking,
+  })
+}
+
+
+fn invalid(message: String) -> NativeError {
+  NativeError {
+    code: ErrorCode::InvalidRequest.as_str().into(),
+    errno: None,
+    syscall: None,
+    path: None,
+    message,
+  }
+}
+
+/// The `count` paths in `joined`, which are separated by NUL. Another count means a path
+/// held a NUL byte itself, or was empty.
+fn split_paths(joined: &str, count: u32, role: &str) -> Result<Vec<PathBuf>, NativeError> {
+  let paths: Vec<PathBuf> = match joined {
+    "" => Vec::new(),
+    _ => joined.split('\0').map(PathBuf::from).collect(),
+  };
+  if paths.len() != count as usize {
+    return Err(invalid(format!(
+      "{count} {role} layer paths expected, {} found: a path is empty or holds a NUL byte",
+      paths.len()
+    )));
+  }
+  Ok(paths)
+}
+
+/// What a job that panicked reports: a bug in this package, never an outcome of a mount.
+pub(crate) fn internal_error(what: &str) -> NativeError {
+  NativeError {
+    code: "ERR_OVERLAY_INTERNAL".into(),
+    errno: None,
+    syscall: None,
+    path: None,
+    message: format!("overlayfs: the mount thread panicked during {what} (a bug: please report it)"),
+  }
+}
+
+/// One finished job, as the channel hands it back: its id, and its error or mount entry.
+#[napi(object)]
+pub struct NativeCompletion {
+  pub id: u32,
+  pub error: Option<NativeError>,
+  pub entry: Option<NativeMountEntry>,
+}
