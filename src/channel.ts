@@ -24,31 +24,50 @@ export interface AddonChannel {
 
 export type ChannelConstructor = new (ready: () => void) => AddonChannel
 
+/** What a job's Promise resolves with: its error, or the mount it found. */
+export type Pick = 'error' | 'entry'
+
 export class Jobs {
   private readonly channel: AddonChannel
-  private readonly waiting = new Map<number, (done: NativeCompletion) => void>()
+  /** Waiting callers by job id, which is a slot here; `free` holds the slots not in use. */
+  private readonly waiting: (((value: never) => void) | undefined)[] = []
+  private readonly picks: Pick[] = []
+  private readonly free: number[] = []
   /** Results drained from the channel and not yet settled, from `next` on. */
   private backlog: NativeCompletion[] = []
   private next = 0
   private settling = false
-  private lastId = 0
 
   constructor(Channel: ChannelConstructor) {
     this.channel = new Channel(() => this.ready())
   }
 
-  /** Starts a job with `start(channel, id)` and resolves with its result. */
-  run(start: (channel: AddonChannel, id: number) => void): Promise<NativeCompletion> {
-    const id = (this.lastId = (this.lastId % 0xffffffff) + 1)
-    const done = new Promise<NativeCompletion>((resolve) => this.waiting.set(id, resolve))
+  /**
+   * Starts a job with `start(channel, id)` and resolves with the part of its result that
+   * `pick` names, or null. Slots are reused, so that a steady stream of jobs allocates no
+   * table space: a wave of hundreds in flight is what the garbage collector would see.
+   */
+  run<T>(pick: Pick, start: (channel: AddonChannel, id: number) => void): Promise<T | null> {
+    const id = this.free.pop() ?? this.waiting.length
+    const done = new Promise<T | null>((resolve) => {
+      this.waiting[id] = resolve as (value: never) => void
+      this.picks[id] = pick
+    })
     try {
       start(this.channel, id)
     } catch (err) {
       // The addon refused the arguments: no job runs, so nothing will settle it.
-      this.waiting.delete(id)
+      this.release(id)
       return Promise.reject(err)
     }
     return done
+  }
+
+  private release(id: number): ((value: never) => void) | undefined {
+    const resolve = this.waiting[id]
+    this.waiting[id] = undefined
+    this.free.push(id)
+    return resolve
   }
 
   private ready(): void {
@@ -76,9 +95,8 @@ export class Jobs {
         sliceStart = performance.now()
       }
       const done = this.backlog[this.next++]
-      const resolve = this.waiting.get(done.id)
-      this.waiting.delete(done.id)
-      resolve?.(done)
+      const pick = this.picks[done.id]
+      this.release(done.id)?.((done[pick] ?? null) as never)
       // Lets the continuation of what was just settled run before the budget is checked.
       await undefined
     }

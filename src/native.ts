@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { Jobs } from './channel'
-import type { AddonChannel, ChannelConstructor } from './channel'
+import type { ChannelConstructor } from './channel'
 import { ErrorCodes, OverlayError } from './errors'
 import type { Features } from './features'
 
@@ -101,17 +101,12 @@ export interface Addon {
 
 /** The binding over `addon`. Its channel is made with the first job. */
 export function bind(addon: Addon): NativeBinding {
-  let jobs: Jobs | undefined
-  const run = (start: (channel: AddonChannel, id: number) => void) =>
-    (jobs ??= new Jobs(addon.Channel)).run(start)
+  let made: Jobs | undefined
+  const jobs = () => (made ??= new Jobs(addon.Channel))
   return {
-    mount: async (request) => {
-      const sent = forAddon(request)
-      return (await run((c, id) => c.mount(id, sent))).error ?? null
-    },
-    unmount: async (target, detach) =>
-      (await run((c, id) => c.unmount(id, target, detach))).error ?? null,
-    findMount: async (target) => (await run((c, id) => c.findMount(id, target))).entry ?? null,
+    mount: (request) => jobs().run('error', (c, id) => c.mount(id, forAddon(request))),
+    unmount: (target, detach) => jobs().run('error', (c, id) => c.unmount(id, target, detach)),
+    findMount: (target) => jobs().run('entry', (c, id) => c.findMount(id, target)),
     probeSync: () => addon.probeSync(),
     mountThreads: () => addon.mountThreads(),
   }

@@ -85,8 +85,17 @@ const CONFLICTS: [string, string, string][] = [
   ['nfs_export=on', 'index=off', 'nfs_export needs index=on'],
 ]
 
-/** Checks a path the caller gave for `role` and returns it normalized. */
-export function checkPath(value: unknown, role: string): string {
+/**
+ * Checks a path the caller gave for `kind` (`lower[index]` when an index is given) and
+ * returns it normalized. The role's name is only spelled out for an error.
+ */
+export function checkPath(value: unknown, kind: string, index?: number): string {
+  if (typeof value === 'string' && value.startsWith('/') && !value.includes('\0')) {
+    if (isNormal(value)) return value
+    const normal = posix.normalize(value)
+    return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal
+  }
+  const role = index === undefined ? kind : `${kind}[${index}]`
   if (typeof value !== 'string') throw invalid(`${role} must be a string, got ${typeof value}`)
   if (value === '') throw invalid(`${role} is an empty path`, value)
   if (value.includes('\0')) {
@@ -94,12 +103,7 @@ export function checkPath(value: unknown, role: string): string {
     const shown = value.replace(/\0/g, '\\0')
     throw invalid(`${role} '${shown}' contains a NUL byte`, value)
   }
-  if (!value.startsWith('/')) {
-    throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
-  }
-  if (isNormal(value)) return value
-  const normal = posix.normalize(value)
-  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal
+  throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
 }
 
 /** `//`, or `.` or `..` as a whole component: what `posix.normalize` would change. */
@@ -214,8 +218,8 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   if (options.lower.length === 0)
     throw invalid('lower is empty: an overlay needs at least one lower layer')
 
-  const lower = options.lower.map((p, i) => checkPath(p, `lower[${i}]`))
-  const data = dataIn.map((p, i) => checkPath(p, `data[${i}]`))
+  const lower = options.lower.map((p, i) => checkPath(p, 'lower', i))
+  const data = dataIn.map((p, i) => checkPath(p, 'data', i))
   if ((options.upper === undefined) !== (options.work === undefined)) {
     const [given, missing] = options.upper === undefined ? ['work', 'upper'] : ['upper', 'work']
     const path = options.upper ?? options.work
