@@ -50,8 +50,8 @@ const REPO = resolve(__dirname, '..')
 /** The full run. */
 export const FULL: BenchOptions = {
   layerCounts: [2, 32, 128, 500],
-  rounds: 40,
-  cycles: 5,
+  rounds: 20,
+  cycles: 10,
   inFlight: 256,
   loadRounds: 5,
   loadLayers: 32,
