@@ -26,6 +26,8 @@ export const ErrorCodes = {
   UNSUPPORTED: 'ERR_OVERLAY_UNSUPPORTED',
   /** No strategy can carry this layer set on this kernel. */
   NO_STRATEGY: 'ERR_OVERLAY_NO_STRATEGY',
+  /** A bug in this package: a mount thread panicked during the job. Please report it. */
+  INTERNAL: 'ERR_OVERLAY_INTERNAL',
   /** No native binary loads here: not Linux, or no binary for this CPU and C library. */
   UNSUPPORTED_PLATFORM: 'ERR_OVERLAY_UNSUPPORTED_PLATFORM',
 } as const
