@@ -76,7 +76,7 @@ export class Jobs {
       this.backlog = results
       this.next = 0
     } else {
-      this.backlog.push(...results)
+      for (const done of results) this.backlog.push(done)
     }
     if (!this.settling) void this.settle()
   }

@@ -127,7 +127,7 @@ impl Channel {
       ready.signalled = false;
       std::mem::take(&mut ready.results)
     };
-    self.in_flight -= results.len() as u32;
+    self.in_flight = self.in_flight.saturating_sub(results.len() as u32);
     if self.in_flight == 0 && !results.is_empty() {
       self.keep_alive(env, false)?;
     }
