@@ -13,6 +13,7 @@ import test from 'ava'
 import { ErrorCodes, OverlayError, mount, plan, unmount } from '../src'
 import { makeDirs } from './helpers/layers'
 import { sandbox } from './helpers/sandbox'
+import { busy, turnCounter } from './helpers/turns'
 
 const repo = resolve(__dirname, '..')
 
@@ -34,22 +35,15 @@ test('results that arrive together are settled a slice per turn, not all at once
   const dir = sandbox(t, 'channel')
   const paths = Array.from({ length: 256 }, (_, i) => join(dir, `p${i}`))
   makeDirs(...paths)
-  let turn = 0
-  let ticking = true
-  const tick = () => {
-    turn++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
+  const turns = turnCounter()
   const perTurn = new Map<number, number>()
   // Each continuation holds the loop for 0.2 ms: all 256 in one turn would be 51 ms.
-  const busy = () => {
-    perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
-    const until = performance.now() + 0.2
-    while (performance.now() < until);
+  const settled = () => {
+    perTurn.set(turns.now(), (perTurn.get(turns.now()) ?? 0) + 1)
+    busy(0.2)
   }
-  await Promise.all(paths.map((p) => unmount(p).catch(busy)))
-  ticking = false
+  await Promise.all(paths.map((p) => unmount(p).catch(settled)))
+  turns.stop()
   const counts = [...perTurn.values()]
   t.is(
     counts.reduce((a, b) => a + b, 0),

@@ -5,23 +5,7 @@
 import test from 'ava'
 
 import { TURN_BUDGET_MS, room } from '../src/turns'
-
-function busy(ms: number): void {
-  const until = performance.now() + ms
-  while (performance.now() < until);
-}
-
-/** Counts turns of the event loop (check phases) until stopped. */
-function turnCounter(): { now(): number; stop(): void } {
-  let turn = 0
-  let ticking = true
-  const tick = () => {
-    turn++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return { now: () => turn, stop: () => (ticking = false) }
-}
+import { busy, turnCounter } from './helpers/turns'
 
 test.serial('the first call of a stretch goes at once, however busy the stretch was', async (t) => {
   for (let i = 0; i < 5; i++) {
