@@ -115,7 +115,12 @@ impl Channel {
   #[napi]
   pub fn find_mount(&mut self, env: &Env, id: u32, target: String) -> Result<()> {
     self.submit(env, id, "a mount lookup", false, move || {
-      Outcome::Found(mountinfo::find(target.as_ref()).ok().flatten().map(native_entry))
+      Outcome::Found(
+        mountinfo::find(target.as_ref())
+          .ok()
+          .flatten()
+          .map(native_entry),
+      )
     })
   }
 
@@ -134,7 +139,14 @@ impl Channel {
     Ok(results)
   }
 
-  fn submit<F>(&mut self, env: &Env, id: u32, what: &'static str, fresh: bool, work: F) -> Result<()>
+  fn submit<F>(
+    &mut self,
+    env: &Env,
+    id: u32,
+    what: &'static str,
+    fresh: bool,
+    work: F,
+  ) -> Result<()>
   where
     F: FnOnce() -> Outcome + Send + 'static,
   {

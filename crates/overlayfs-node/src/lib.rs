@@ -6,7 +6,9 @@ mod channel;
 mod values;
 
 pub use channel::Channel;
-pub use values::{NativeCompletion, NativeError, NativeMountEntry, NativeMountRequest, NativeOption};
+pub use values::{
+  NativeCompletion, NativeError, NativeMountEntry, NativeMountRequest, NativeOption,
+};
 
 use napi_derive::napi;
 use overlayfs_core::pool::Pool;

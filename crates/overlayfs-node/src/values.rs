@@ -117,15 +117,19 @@ pub(crate) fn core_request(req: NativeMountRequest) -> Result<MountRequest, Nati
   })
 }
 
-
-fn invalid(message: String) -> NativeError {
+/// A failure that is no syscall's: only a code and a message.
+fn refusal(code: &str, message: String) -> NativeError {
   NativeError {
-    code: ErrorCode::InvalidRequest.as_str().into(),
+    code: code.into(),
     errno: None,
     syscall: None,
     path: None,
     message,
   }
+}
+
+fn invalid(message: String) -> NativeError {
+  refusal(ErrorCode::InvalidRequest.as_str(), message)
 }
 
 /// The `count` paths in `joined`, which are separated by NUL. Another count means a path
@@ -146,13 +150,9 @@ fn split_paths(joined: &str, count: u32, role: &str) -> Result<Vec<PathBuf>, Nat
 
 /// What a job that panicked reports: a bug in this package, never an outcome of a mount.
 pub(crate) fn internal_error(what: &str) -> NativeError {
-  NativeError {
-    code: "ERR_OVERLAY_INTERNAL".into(),
-    errno: None,
-    syscall: None,
-    path: None,
-    message: format!("overlayfs: the mount thread panicked during {what} (a bug: please report it)"),
-  }
+  let message =
+    format!("overlayfs: the mount thread panicked during {what} (a bug: please report it)");
+  refusal("ERR_OVERLAY_INTERNAL", message)
 }
 
 /// One finished job, as the channel hands it back: its id, and its error or mount entry.
