@@ -116,7 +116,7 @@ function lay(root: string, set: LayerSet): Laid {
 }
 
 /** What mountinfo must list as the lower layers for `m`, as the kernel was handed them. */
-function expectedLowerdirs(m: Mounted, laid: Laid): string[] | null {
+function expectedLowerdirs(m: Mounted, laid: Laid): readonly string[] | null {
   switch (m.strategy) {
     case 'fd':
       // By descriptor: the kernel lists the path of each directory.

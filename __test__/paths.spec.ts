@@ -1,13 +1,19 @@
 /**
- * Layer paths skip `posix.normalize` when they are already normal. Property: for any
- * absolute path, normal or not, `checkPath` gives exactly what normalizing gives.
+ * Layer paths skip `posix.normalize` when they are already normal, and a list of them is
+ * checked once per array. Properties: for any absolute path `checkPath` gives exactly what
+ * normalizing gives; for any layer set the refusals of duplicates and of a target inside a
+ * layer are those of the plain rule, from the cache as on first sight; and an array changed
+ * after planning is checked again.
  */
 import { posix } from 'node:path'
 
 import test from 'ava'
 import fc from 'fast-check'
 
-import { checkPath, isNormal } from '../src/options'
+import { plan, probeSync } from '../src'
+import type { Features, MountOptions } from '../src'
+import { checkMountOptions } from '../src/options'
+import { checkPath, isNormal } from '../src/paths'
 
 /** The rule `checkPath` had before the fast path, and still applies to the rest. */
 function normalized(path: string): string {
@@ -42,4 +48,78 @@ test('isNormal holds exactly for the paths normalizing leaves alone', (t) => {
   for (const path of ['//', '/a/', '/a//b', '/./a', '/a/.', '/a/..', '/a/../b']) {
     t.false(isNormal(path), path)
   }
+})
+
+/** The rule for distinct layers before it was made allocation-free, as a reference. */
+function referenceRefusal(o: MountOptions): string | null {
+  const named: [string, string][] = [
+    ...o.lower.map((p, i): [string, string] => [`lower[${i}]`, p]),
+    ...(o.data ?? []).map((p, i): [string, string] => [`data[${i}]`, p]),
+    ...(o.upper ? [['upper', o.upper] as [string, string]] : []),
+    ...(o.work ? [['work', o.work] as [string, string]] : []),
+  ]
+  const seen = new Map<string, string>()
+  for (const [role, path] of named) {
+    const other = seen.get(path)
+    if (other) return `${role} '${path}' is listed twice (also as ${other})`
+    seen.set(path, role)
+    if (o.target === path || o.target.startsWith(path === '/' ? '/' : `${path}/`)) {
+      return `target '${o.target}' is ${o.target === path ? '' : 'inside '}${role} '${path}'`
+    }
+  }
+  return null
+}
+
+function refusal(o: MountOptions, features: Features): string | null {
+  try {
+    checkMountOptions(o, features)
+    return null
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+const POOL = ['/', '/a', '/a/b', '/a/bc', '/a/b/c', '/c', '/d/e']
+const pooled = fc.constantFrom(...POOL)
+const layerSet = fc.record({
+  lower: fc.array(pooled, { minLength: 1, maxLength: 5 }),
+  data: fc.array(pooled, { maxLength: 2 }),
+  writable: fc.option(fc.tuple(pooled, pooled), { nil: undefined }),
+  target: fc.constantFrom(...POOL, '/a/b/t', '/e'),
+})
+
+test('layers listed twice and a target inside a layer are refused as the reference says', (t) => {
+  const features = probeSync()
+  fc.assert(
+    fc.property(layerSet, ({ lower, data, writable, target }) => {
+      const o: MountOptions = { lower, data, target, upper: writable?.[0], work: writable?.[1] }
+      const expected = referenceRefusal(o)
+      // Twice: the second time the checked lists come from the cache.
+      t.is(refusal(o, features), expected)
+      t.is(refusal(o, features), expected)
+    }),
+    { numRuns: 3000 },
+  )
+})
+
+test('a lower array changed after it was planned is checked again', (t) => {
+  const lower = ['/x/one', '/x/two']
+  const target = '/t'
+  t.deepEqual(plan({ lower, target }).lower, ['/x/one', '/x/two'])
+  lower[1] = '/x/./three/'
+  t.deepEqual(plan({ lower, target }).lower, ['/x/one', '/x/three'])
+  lower.push('relative')
+  t.throws(() => plan({ lower, target }), { message: /lower\[2\] 'relative' is a relative path/ })
+  lower[2] = '/x/one'
+  t.throws(() => plan({ lower, target }), { message: /lower\[2\] '\/x\/one' is listed twice/ })
+})
+
+test('plans of one array share its checked layers, which no plan can change', (t) => {
+  const lower = ['/x/one', '/x/two']
+  const first = plan({ lower, target: '/t' })
+  const second = plan({ lower, target: '/u' })
+  t.is(first.lower, second.lower)
+  t.true(Object.isFrozen(first.lower))
+  t.throws(() => (first.lower as string[]).push('/x/three'), { instanceOf: TypeError })
+  t.deepEqual(plan({ lower, target: '/v' }).lower, ['/x/one', '/x/two'])
 })

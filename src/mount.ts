@@ -8,6 +8,7 @@ import type { NativeMountEntry } from './native'
 import type { MountOptions, Strategy } from './options'
 import { plan } from './planner'
 import type { Plan } from './planner'
+import { isNormal } from './paths'
 import { room } from './turns'
 
 export interface MountCallOptions {
@@ -91,7 +92,7 @@ export async function mount(
 
 /** Unmounts the overlay (or any mount) at `target`, never following a symlink there. */
 export async function unmount(target: string, options: UnmountOptions = {}): Promise<void> {
-  const path = resolve(target)
+  const path = target.startsWith('/') && isNormal(target) ? target : resolve(target)
   const wait = room()
   if (wait) await wait
   const failure = await native().unmount(path, Boolean(options.detach))

@@ -1,7 +1,7 @@
 /** The caller's mount options, checked and normalized before any planning. */
-import { posix } from 'node:path'
-
 import { optionText } from './data'
+import { checkPath, checkedList } from './paths'
+import type { CheckedList } from './paths'
 import { ErrorCodes, OverlayError, invalid } from './errors'
 import type { Features } from './features'
 
@@ -37,8 +37,9 @@ export interface MountOptions {
 
 /** Options after checking: normalized absolute paths and parsed extra options. */
 export interface CheckedOptions {
-  lower: string[]
-  data: string[]
+  /** Frozen, and shared by the plans of one layer set. */
+  lower: readonly string[]
+  data: readonly string[]
   upper?: string
   work?: string
   target: string
@@ -84,38 +85,6 @@ const CONFLICTS: [string, string, string][] = [
   ['userxattr', 'redirect_dir=follow', 'with user xattrs redirect_dir can only be nofollow'],
   ['nfs_export=on', 'index=off', 'nfs_export needs index=on'],
 ]
-
-/**
- * Checks a path the caller gave for `kind` (`lower[index]` when an index is given) and
- * returns it normalized. The role's name is only spelled out for an error.
- */
-export function checkPath(value: unknown, kind: string, index?: number): string {
-  if (typeof value === 'string' && value.startsWith('/') && !value.includes('\0')) {
-    if (isNormal(value)) return value
-    const normal = posix.normalize(value)
-    return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal
-  }
-  const role = index === undefined ? kind : `${kind}[${index}]`
-  if (typeof value !== 'string') throw invalid(`${role} must be a string, got ${typeof value}`)
-  if (value === '') throw invalid(`${role} is an empty path`, value)
-  if (value.includes('\0')) {
-    // Shown as `\0`: a raw NUL would cut the message wherever it is printed as a C string.
-    const shown = value.replace(/\0/g, '\\0')
-    throw invalid(`${role} '${shown}' contains a NUL byte`, value)
-  }
-  throw invalid(`${role} '${value}' is a relative path; give an absolute one`, value)
-}
-
-/** `//`, or `.` or `..` as a whole component: what `posix.normalize` would change. */
-const UNNORMAL = /\/\/|\/\.\.?(?:\/|$)/
-
-/**
- * Whether the absolute `path` is already what `checkPath` would make of it, so that most
- * paths, which are, skip the normalizing copy (layer paths are checked on every mount).
- */
-export function isNormal(path: string): boolean {
-  return !UNNORMAL.test(path) && (path.length === 1 || !path.endsWith('/'))
-}
 
 function parseOption(text: unknown): ParsedOption {
   if (typeof text !== 'string' || text === '')
@@ -166,36 +135,53 @@ export function roles(
 }
 
 /**
- * Refuses a layer listed twice and a target that is a layer or inside one. Role names are
- * only spelled out for the error: this runs on every mount, with up to 500 layers.
+ * Refuses a layer listed twice and a target that is a layer or inside one, in the order
+ * of `roles()`: the first role that is either is named. Role names are only spelled out for
+ * the error, and nothing is allocated otherwise: this runs on every mount.
  */
 function checkDistinct(
-  layers: Pick<CheckedOptions, 'lower' | 'data' | 'upper' | 'work'>,
+  lower: CheckedList,
+  data: CheckedList,
+  upper: string | undefined,
+  work: string | undefined,
   target: string,
 ): void {
-  const paths = [...layers.lower, ...layers.data]
-  if (layers.upper !== undefined) paths.push(layers.upper)
-  if (layers.work !== undefined) paths.push(layers.work)
-  const seen = new Map<string, number>()
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]
-    const first = seen.get(path)
+  const nLower = lower.paths.length
+  const nData = data.paths.length
+  // The role index at which `path` first occurs before role index `at`, or -1.
+  const earlier = (path: string, at: number): number => {
+    const l = lower.first.get(path)
+    if (l !== undefined && l < at) return l
+    const d = data.first.get(path)
+    if (d !== undefined && nLower + d < at) return nLower + d
+    if (at > nLower + nData && path === upper) return nLower + nData
+    return -1
+  }
+  const count = nLower + nData + (upper === undefined ? 0 : 1) + (work === undefined ? 0 : 1)
+  for (let at = 0; at < count; at++) {
+    const path =
+      at < nLower
+        ? lower.paths[at]
+        : at < nLower + nData
+          ? data.paths[at - nLower]
+          : at === nLower + nData && upper !== undefined
+            ? upper
+            : work!
+    const first = earlier(path, at)
     const inside =
       target.startsWith(path) &&
       (target.length === path.length || target[path.length] === '/' || path === '/')
-    if (first === undefined && !inside) {
-      seen.set(path, i)
-      continue
+    if (first >= 0 || inside) {
+      const named = roles({ lower: lower.paths, data: data.paths, upper, work })
+      const role = named[at][0]
+      if (first >= 0) {
+        throw invalid(`${role} '${path}' is listed twice (also as ${named[first][0]})`, path)
+      }
+      throw invalid(
+        `target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`,
+        target,
+      )
     }
-    const named = roles(layers)
-    const role = named[i][0]
-    if (first !== undefined) {
-      throw invalid(`${role} '${path}' is listed twice (also as ${named[first][0]})`, path)
-    }
-    throw invalid(
-      `target '${target}' is ${target === path ? '' : 'inside '}${role} '${path}'`,
-      target,
-    )
   }
 }
 
@@ -218,8 +204,8 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   if (options.lower.length === 0)
     throw invalid('lower is empty: an overlay needs at least one lower layer')
 
-  const lower = options.lower.map((p, i) => checkPath(p, 'lower', i))
-  const data = dataIn.map((p, i) => checkPath(p, 'data', i))
+  const lower = checkedList(options.lower, 'lower')
+  const data = checkedList(dataIn, 'data')
   if ((options.upper === undefined) !== (options.work === undefined)) {
     const [given, missing] = options.upper === undefined ? ['work', 'upper'] : ['upper', 'work']
     const path = options.upper ?? options.work
@@ -232,7 +218,7 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const work = options.work === undefined ? undefined : checkPath(options.work, 'work')
   const target = checkPath(options.target, 'target')
 
-  checkDistinct({ lower, data, upper, work }, target)
+  checkDistinct(lower, data, upper, work, target)
 
   const strategy = options.strategy ?? 'auto'
   if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) {
@@ -246,14 +232,14 @@ export function checkMountOptions(options: MountOptions, features: Features): Ch
   const wantsUserxattr = options.userxattr ?? (features.userNamespace && writable)
   if (wantsUserxattr && !parsed.some((o) => o.key === 'userxattr'))
     parsed.push({ key: 'userxattr' })
-  if (data.length > 0 && !parsed.some((o) => o.key === 'metacopy')) {
+  if (data.paths.length > 0 && !parsed.some((o) => o.key === 'metacopy')) {
     parsed.push({ key: 'metacopy', value: 'on' })
   }
   checkOptions(parsed, writable)
 
   return {
-    lower,
-    data,
+    lower: lower.paths,
+    data: data.paths,
     upper,
     work,
     target,

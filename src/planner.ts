@@ -41,8 +41,8 @@ export interface Plan {
   /** Lower layers, data-only ones included. */
   layers: number
   /** Layers as the kernel will see them: relative to `cwd` where that is set. */
-  lower: string[]
-  dataLayers: string[]
+  lower: readonly string[]
+  dataLayers: readonly string[]
   upper: string | null
   work: string | null
   target: string
@@ -59,17 +59,26 @@ type Candidate =
   | { ok: true; plan: Omit<Plan, 'strategy' | 'reason' | 'rejected' | 'pageSize' | 'layers'> }
   | { ok: false; code: string; reason: string; details?: Record<string, number> }
 
+/** Paths handed to the kernel as the caller gave them (after checking). */
+const AS_GIVEN = null
+
+/**
+ * The plan's fields for `strategy`, with every path passed through `map`, or taken as it is
+ * (`AS_GIVEN`): then the lists are the checked ones themselves, frozen and shared by every
+ * plan of the layer set, so that they are not copied per mount.
+ */
 function request(
   strategy: Strategy,
   opts: CheckedOptions,
   cwd: string | null,
-  map: (path: string) => string,
+  map: ((path: string) => string) | typeof AS_GIVEN,
   data: string | null,
 ): Omit<Plan, 'strategy' | 'reason' | 'rejected' | 'pageSize' | 'layers'> {
-  const lower = opts.lower.map(map)
-  const dataLayers = opts.data.map(map)
-  const upper = opts.upper === undefined ? null : map(opts.upper)
-  const work = opts.work === undefined ? null : map(opts.work)
+  const each = map ?? ((p: string) => p)
+  const lower = map ? opts.lower.map(map) : opts.lower
+  const dataLayers = map ? opts.data.map(map) : opts.data
+  const upper = opts.upper === undefined ? null : each(opts.upper)
+  const work = opts.work === undefined ? null : each(opts.work)
   return {
     cwd,
     data,
@@ -123,8 +132,7 @@ function legacy(strategy: 'absolute' | 'relative', opts: CheckedOptions, f: Feat
   // Upper and work stay absolute, so that mountinfo shows which directories this overlay
   // writes to and a second overlay on them can be refused.
   const keep = new Set([opts.upper, opts.work])
-  const map =
-    cwd === null ? (p: string) => p : (p: string) => (keep.has(p) ? p : relativeTo(cwd, p))
+  const map = cwd === null ? AS_GIVEN : (p: string) => (keep.has(p) ? p : relativeTo(cwd, p))
   const planned = request(strategy, opts, cwd, map, null)
   const data = legacyData({
     lower: planned.lower,
@@ -151,7 +159,7 @@ function procfd(opts: CheckedOptions, f: Features): Candidate {
   })
   const bytes = byteLength(data)
   if (bytes >= f.pageSize) return tooLong(bytes, f.pageSize, `data with ${FD_DIGITS}-digit fds`)
-  const planned = request('procfd', opts, null, (p) => p, data)
+  const planned = request('procfd', opts, null, AS_GIVEN, data)
   return { ok: true, plan: planned }
 }
 
@@ -176,7 +184,7 @@ function lowerdirPlus(opts: CheckedOptions, f: Features): Candidate {
   if (absolute.bytes <= f.fsconfigValueMax) {
     return {
       ok: true,
-      plan: { ...request('lowerdir+', opts, null, (p) => p, null), valueBytes: absolute.bytes },
+      plan: { ...request('lowerdir+', opts, null, AS_GIVEN, null), valueBytes: absolute.bytes },
     }
   }
   const cwd = commonDirectory([...opts.lower, ...opts.data])
@@ -205,7 +213,7 @@ function fd(opts: CheckedOptions, f: Features): Candidate {
       : 'new mount API (Linux 5.2+)'
     return { ok: false, code: ErrorCodes.UNSUPPORTED, reason: `kernel ${f.release} has no ${why}` }
   }
-  return { ok: true, plan: request('fd', opts, null, (p) => p, null) }
+  return { ok: true, plan: request('fd', opts, null, AS_GIVEN, null) }
 }
 
 function candidate(strategy: Strategy, opts: CheckedOptions, f: Features): Candidate {
@@ -222,6 +230,8 @@ function candidate(strategy: Strategy, opts: CheckedOptions, f: Features): Candi
   }
 }
 
+const AUTO_REASON = `the first of ${STRATEGIES.join(', ')} that this kernel has and that fits`
+
 /**
  * Plans a mount for the kernel described by `features` (by default the running one):
  * checks every option and limit, picks the strategy, and explains the choice.
@@ -234,10 +244,7 @@ export function plan(options: MountOptions, features: Features = probeSync()): P
   for (const strategy of order) {
     const c = candidate(strategy, opts, features)
     if (c.ok) {
-      const reason =
-        opts.strategy === 'auto'
-          ? `the first of ${STRATEGIES.join(', ')} that this kernel has and that fits`
-          : 'asked for'
+      const reason = opts.strategy === 'auto' ? AUTO_REASON : 'asked for'
       return {
         ...c.plan,
         strategy,
