@@ -5,7 +5,7 @@
  * the call leaves nothing in flight.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 import test from 'ava'
@@ -67,7 +67,7 @@ test('the process stays alive while a job is in flight, and exits after it', (t)
   t.deepEqual(out.trim().split('\n').sort(), ['found: /', 'refused: true'])
 })
 
-test('a plan whose layer path holds a NUL byte is refused by the core', async (t) => {
+test('a plan whose layer path or option holds a NUL byte is refused by the core', async (t) => {
   const dir = sandbox(t, 'channel')
   const [a, b, upper, work, target] = ['a', 'b', 'upper', 'work', 'target'].map((d) => join(dir, d))
   makeDirs(a, b, upper, work, target)
@@ -76,4 +76,11 @@ test('a plan whose layer path holds a NUL byte is refused by the core', async (t
   const err = await t.throwsAsync(mount(forged), { instanceOf: OverlayError })
   t.is(err.code, ErrorCodes.INVALID_OPTIONS)
   t.regex(err.message, /1 lower layer paths expected, 2 found/)
+
+  const option = { key: 'index', value: 'off\0metacopy=on' }
+  const forgedOption = { ...planned, request: { ...planned.request, options: [option] } }
+  const refused = await t.throwsAsync(mount(forgedOption), { instanceOf: OverlayError })
+  t.is(refused.code, ErrorCodes.INVALID_OPTIONS)
+  t.regex(refused.message, /1 options expected, 2 found/)
+  t.deepEqual(readdirSync(target), [])
 })

@@ -4,7 +4,7 @@
  * are settled within the turn budget, a slice per turn, so that a wave of mounts finishing
  * together never holds the event loop for all of their continuations at once.
  */
-import type { AddonMountRequest, NativeError, NativeMountEntry } from './native'
+import type { NativeError, NativeMountEntry } from './native'
 import { TURN_BUDGET_MS, nextTurn } from './turns'
 
 /** One finished job. */
@@ -16,7 +16,23 @@ export interface NativeCompletion {
 
 /** The addon's channel, as `crates/overlayfs-node/src/channel.rs` makes it. */
 export interface AddonChannel {
-  mount(id: number, request: AddonMountRequest): void
+  mount(
+    id: number,
+    strategy: string,
+    target: string,
+    lower: string,
+    lowerCount: number,
+    dataLayers: string,
+    dataCount: number,
+    upper: string | undefined,
+    work: string | undefined,
+    cwd: string | undefined,
+    options: string,
+    optionsCount: number,
+    data: string | undefined,
+    allowStacking: boolean,
+    freshThread: boolean,
+  ): void
   unmount(id: number, target: string, detach: boolean): void
   findMount(id: number, target: string): void
   drain(): NativeCompletion[]

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { Jobs } from './channel'
-import type { ChannelConstructor } from './channel'
+import type { AddonChannel, ChannelConstructor } from './channel'
 import { ErrorCodes, OverlayError } from './errors'
 import type { Features } from './features'
 
@@ -55,25 +55,31 @@ export interface NativeMountEntry {
 export type NativeFeatures = Features
 
 /**
- * A request as it crosses into the addon: each list of layers one string, the paths joined
- * by NUL (which no path holds), and their count, which the addon checks.
+ * Mounts `request` on `channel` as job `id`. The fields go as positional arguments, each
+ * list as one string with its count, the items joined by NUL (which no path or option
+ * holds): the addon converts that in a fraction of the time of an object's named
+ * properties, or of hundreds of strings.
  */
-export interface AddonMountRequest extends Omit<NativeMountRequest, 'lower' | 'dataLayers'> {
-  lower: string
-  lowerCount: number
-  dataLayers: string
-  dataCount: number
-}
-
-/** `request` for the addon: hundreds of strings cost far more to convert than one. */
-export function forAddon(request: NativeMountRequest): AddonMountRequest {
-  return {
-    ...request,
-    lower: joined(request.lower),
-    lowerCount: request.lower.length,
-    dataLayers: joined(request.dataLayers),
-    dataCount: request.dataLayers.length,
-  }
+export function mountOn(channel: AddonChannel, id: number, request: NativeMountRequest): void {
+  const r = request
+  const options = r.options.map((o) => (o.value === undefined ? o.key : `${o.key}=${o.value}`))
+  channel.mount(
+    id,
+    r.strategy,
+    r.target,
+    joined(r.lower),
+    r.lower.length,
+    joined(r.dataLayers),
+    r.dataLayers.length,
+    r.upper,
+    r.work,
+    r.cwd,
+    joined(options),
+    options.length,
+    r.data,
+    r.allowStacking,
+    r.freshThread === true,
+  )
 }
 
 /** The joined form of each frozen list of paths: a plan's checked layers, shared by plans. */
@@ -110,7 +116,7 @@ export function bind(addon: Addon): NativeBinding {
   let made: Jobs | undefined
   const jobs = () => (made ??= new Jobs(addon.Channel))
   return {
-    mount: (request) => jobs().run('error', (c, id) => c.mount(id, forAddon(request))),
+    mount: (request) => jobs().run('error', (c, id) => mountOn(c, id, request)),
     unmount: (target, detach) => jobs().run('error', (c, id) => c.unmount(id, target, detach)),
     findMount: (target) => jobs().run('entry', (c, id) => c.findMount(id, target)),
     probeSync: () => addon.probeSync(),

@@ -88,11 +88,46 @@ impl Channel {
     })
   }
 
-  /// Mounts a planned request. Its result is an error, or none on success.
+  /// Mounts a planned request, given field by field (see `NativeMountRequest`), on a
+  /// fresh thread instead of the pool if `fresh_thread` (to measure the difference only).
+  /// Its result is an error, or none on success.
   #[napi]
-  pub fn mount(&mut self, env: &Env, id: u32, request: NativeMountRequest) -> Result<()> {
-    let fresh = request.fresh_thread.unwrap_or(false);
-    self.submit(env, id, "a mount", fresh, move || {
+  #[allow(clippy::too_many_arguments)]
+  pub fn mount(
+    &mut self,
+    env: &Env,
+    id: u32,
+    strategy: String,
+    target: String,
+    lower: String,
+    lower_count: u32,
+    data_layers: String,
+    data_count: u32,
+    upper: Option<String>,
+    work: Option<String>,
+    cwd: Option<String>,
+    options: String,
+    options_count: u32,
+    data: Option<String>,
+    allow_stacking: bool,
+    fresh_thread: bool,
+  ) -> Result<()> {
+    let request = NativeMountRequest {
+      strategy,
+      target,
+      lower,
+      lower_count,
+      data_layers,
+      data_count,
+      upper,
+      work,
+      cwd,
+      options,
+      options_count,
+      data,
+      allow_stacking,
+    };
+    self.submit(env, id, "a mount", fresh_thread, move || {
       let failed = core_request(request)
         .and_then(|req| overlayfs_core::mount(&req).map_err(native_error))
         .err();
