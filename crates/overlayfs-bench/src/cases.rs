@@ -58,7 +58,7 @@ pub fn parse(text: &str) -> Result<Vec<Case>, String> {
       "datadir" => req.data_layers.push(PathBuf::from(value)),
       "upper" => req.upper = Some(PathBuf::from(value)),
       "work" => req.work = Some(PathBuf::from(value)),
-      "option" => req.options.push(option(value)),
+      "option" => req.options.push(MountOption::parse(value)),
       "data" => req.data = Some(value.to_string()),
       "stacking" => req.allow_stacking = value == "1",
       "end" => cases.extend(current.take()),
@@ -69,19 +69,6 @@ pub fn parse(text: &str) -> Result<Vec<Case>, String> {
     return Err("the last case has no end".to_string());
   }
   Ok(cases)
-}
-
-fn option(text: &str) -> MountOption {
-  match text.split_once('=') {
-    Some((key, value)) => MountOption {
-      key: key.to_string(),
-      value: Some(value.to_string()),
-    },
-    None => MountOption {
-      key: text.to_string(),
-      value: None,
-    },
-  }
 }
 
 fn empty_request() -> MountRequest {

@@ -94,6 +94,20 @@ pub struct MountOption {
 }
 
 impl MountOption {
+  /// The option `text` spells: `key` for a flag, `key=value` (split at the first `=`).
+  pub fn parse(text: &str) -> MountOption {
+    match text.split_once('=') {
+      Some((key, value)) => MountOption {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+      },
+      None => MountOption {
+        key: text.to_string(),
+        value: None,
+      },
+    }
+  }
+
   /// The option as legacy mount data spells it.
   pub fn to_data(&self) -> String {
     match &self.value {
@@ -155,5 +169,24 @@ mod tests {
       assert_eq!(Strategy::parse(name).map(Strategy::as_str), Some(name));
     }
     assert_eq!(Strategy::parse("lowerdir"), None);
+  }
+
+  #[test]
+  fn option_texts_round_trip() {
+    for text in [
+      "userxattr",
+      "index=off",
+      "redirect_dir=nofollow",
+      "uuid=",
+      "a=b=c",
+    ] {
+      assert_eq!(MountOption::parse(text).to_data(), text);
+    }
+    let split = MountOption::parse("a=b=c");
+    assert_eq!(
+      (split.key.as_str(), split.value.as_deref()),
+      ("a", Some("b=c"))
+    );
+    assert_eq!(MountOption::parse("volatile").value, None);
   }
 }

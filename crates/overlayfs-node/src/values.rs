@@ -109,16 +109,7 @@ pub(crate) fn core_request(req: NativeMountRequest) -> Result<MountRequest, Nati
     upper: req.upper.map(PathBuf::from),
     work: req.work.map(PathBuf::from),
     options: split(&req.options, req.options_count, "options")?
-      .map(|text| match text.split_once('=') {
-        Some((key, value)) => MountOption {
-          key: key.to_string(),
-          value: Some(value.to_string()),
-        },
-        None => MountOption {
-          key: text.to_string(),
-          value: None,
-        },
-      })
+      .map(MountOption::parse)
       .collect(),
     data: req.data,
     allow_stacking: req.allow_stacking,
