@@ -84,3 +84,23 @@ test('a plan whose layer path or option holds a NUL byte is refused by the core'
   t.regex(refused.message, /1 options expected, 2 found/)
   t.deepEqual(readdirSync(target), [])
 })
+
+test('a plan forged to name layers in its options is refused by the core', async (t) => {
+  const dir = sandbox(t, 'channel')
+  const [a, b, extra, upper, work, target] = ['a', 'b', 'extra', 'upper', 'work', 'target'].map(
+    (d) => join(dir, d),
+  )
+  makeDirs(a, b, extra, upper, work, target)
+  const planned = plan({ lower: [a, b], upper, work, target })
+  for (const option of [
+    { key: 'lowerdir+', value: extra },
+    { key: 'upperdir', value: extra },
+    { key: 'index', value: `off,lowerdir=${extra}` },
+  ]) {
+    const forged = { ...planned, request: { ...planned.request, options: [option] } }
+    const err = await t.throwsAsync(mount(forged), { instanceOf: OverlayError })
+    t.is(err.code, ErrorCodes.INVALID_OPTIONS, option.key)
+    t.regex(err.message, /names layers|holds a ','/)
+    t.deepEqual(readdirSync(target), [])
+  }
+})

@@ -7,7 +7,7 @@ use crate::legacy::{mount_procfd, mount_with_data};
 use crate::limits::{MAX_LOWER_LAYERS, MIN_READ_ONLY_LAYERS};
 use crate::new_api::mount_new_api;
 use crate::probe::{features, Features};
-use crate::request::{MountRequest, Role, Strategy};
+use crate::request::{MountOption, MountRequest, Role, Strategy};
 use crate::workdir;
 
 /// Mounts `req` from the calling thread, which must be free to take a private fs state
@@ -95,7 +95,26 @@ fn check_request(req: &MountRequest) -> Result<(), Error> {
     let msg = "relative layer paths need the directory they are relative to".to_string();
     return Err(Error::refused(ErrorCode::InvalidRequest, None, msg));
   }
-  Ok(())
+  req.options.iter().try_for_each(check_option)
+}
+
+/// The options that name layers: a request names its layers in its own fields only, where
+/// each is opened and checked, never through an extra option.
+const LAYER_KEYS: [&str; 5] = ["lowerdir", "lowerdir+", "upperdir", "workdir", "datadir+"];
+
+/// Refuses an extra option that names layers, is empty, or holds a `,`, which would start
+/// another option in legacy mount data.
+fn check_option(option: &MountOption) -> Result<(), Error> {
+  let text = option.to_data();
+  let why = if LAYER_KEYS.contains(&option.key.as_str()) {
+    "names layers, which go in lower, data, upper and work"
+  } else if option.key.is_empty() || text.contains(',') {
+    "is empty or holds a ','"
+  } else {
+    return Ok(());
+  };
+  let msg = format!("option '{text}' {why}");
+  Err(Error::refused(ErrorCode::InvalidRequest, None, msg))
 }
 
 /// Refuses a strategy the running kernel lacks: forcing one never falls back silently.
@@ -111,4 +130,44 @@ pub fn check_supported(strategy: Strategy, features: &Features) -> Result<(), Er
     features.release
   );
   Err(Error::refused(ErrorCode::Unsupported, None, msg))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn option(text: &str) -> MountOption {
+    MountOption::parse(text)
+  }
+
+  #[test]
+  fn options_that_name_layers_or_hold_a_comma_are_refused() {
+    for text in [
+      "lowerdir+=/x",
+      "lowerdir=/a:/b",
+      "upperdir=/u",
+      "workdir=/w",
+      "datadir+=/d",
+    ] {
+      let err = check_option(&option(text)).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidRequest, "{text}");
+      assert!(err.message.contains("names layers"), "{}", err.message);
+    }
+    for text in ["", "=on", "index=off,lowerdir=/x", "a,b"] {
+      let err = check_option(&option(text)).unwrap_err();
+      assert!(
+        err.message.contains("is empty or holds a ','"),
+        "{text}: {}",
+        err.message
+      );
+    }
+    for text in [
+      "userxattr",
+      "index=off",
+      "redirect_dir=nofollow",
+      "metacopy=on",
+    ] {
+      assert!(check_option(&option(text)).is_ok(), "{text}");
+    }
+  }
 }
