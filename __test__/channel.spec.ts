@@ -5,12 +5,16 @@
  * the call leaves nothing in flight.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 import test from 'ava'
 
 import { ErrorCodes, OverlayError, mount, plan, unmount } from '../src'
+import type { Plan } from '../src'
+import { Jobs } from '../src/channel'
+import type { AddonChannel, NativeCompletion } from '../src/channel'
+import type { NativeError } from '../src/native'
 import { makeDirs } from './helpers/layers'
 import { sandbox } from './helpers/sandbox'
 import { busy, turnCounter } from './helpers/turns'
@@ -82,7 +86,23 @@ test('a plan whose layer path or option holds a NUL byte is refused by the core'
   const refused = await t.throwsAsync(mount(forgedOption), { instanceOf: OverlayError })
   t.is(refused.code, ErrorCodes.INVALID_OPTIONS)
   t.regex(refused.message, /1 options expected, 2 found/)
+
+  const empty = { ...planned, request: { ...planned.request, lower: ['', b] } }
+  const emptyRefused = await t.throwsAsync(mount(empty), { instanceOf: OverlayError })
+  t.regex(emptyRefused.message, /one of the 2 lower layer paths is empty/)
   t.deepEqual(readdirSync(target), [])
+})
+
+test('a plan kept as JSON, with absent values written as null, mounts as it was', async (t) => {
+  const dir = sandbox(t, 'channel')
+  const [a, b, upper, work, target] = ['a', 'b', 'upper', 'work', 'target'].map((d) => join(dir, d))
+  makeDirs(a, b, upper, work, target)
+  writeFileSync(join(a, 'marker'), 'a')
+  const planned = plan({ lower: [a, b], upper, work, target, options: ['userxattr'] })
+  const kept = JSON.stringify(planned, (_, v: unknown) => (v === undefined ? null : v))
+  const m = await mount(JSON.parse(kept) as Plan)
+  t.deepEqual(readdirSync(target), ['marker'])
+  await m.unmount()
 })
 
 test('a plan forged to name layers in its options is refused by the core', async (t) => {
@@ -103,4 +123,43 @@ test('a plan forged to name layers in its options is refused by the core', async
     t.regex(err.message, /names layers|holds a ','/)
     t.deepEqual(readdirSync(target), [])
   }
+})
+
+test('results are drained a few dozen at a time until none is left', async (t) => {
+  // A stand-in for the addon's channel: every job finishes at once, and one wake-up
+  // announces them all, as when a thousand fast results pile up.
+  const drains: number[] = []
+  let ready: () => void = () => {}
+  let queued: NativeCompletion[] = []
+  class FakeChannel implements AddonChannel {
+    constructor(wake: () => void) {
+      ready = wake
+    }
+    mount(): void {}
+    findMount(): void {}
+    unmount(id: number): void {
+      queued.push({ id, error: { code: 'ERR_OVERLAY_NOT_MOUNTED', message: `job ${id}` } })
+    }
+    drain(max: number): NativeCompletion[] {
+      drains.push(max)
+      const taken = queued.slice(0, max)
+      queued = queued.slice(max)
+      return taken
+    }
+  }
+  const jobs = new Jobs(FakeChannel)
+  const pending = Array.from({ length: 1000 }, () =>
+    jobs.run<NativeError>('error', (c, id) => c.unmount(id, '/x', false)),
+  )
+  ready()
+  const errors = await Promise.all(pending)
+  t.deepEqual(
+    errors.map((e) => e?.message),
+    errors.map((_, i) => `job ${i}`),
+  )
+  t.true(
+    drains.every((max) => max > 0 && max <= 64),
+    `drained at most ${Math.max(...drains)} at once`,
+  )
+  t.true(drains.length > 1000 / 64, `${drains.length} drains`)
 })

@@ -62,7 +62,8 @@ export type NativeFeatures = Features
  */
 export function mountOn(channel: AddonChannel, id: number, request: NativeMountRequest): void {
   const r = request
-  const options = r.options.map((o) => (o.value === undefined ? o.key : `${o.key}=${o.value}`))
+  // A flag's value may come back as null from a serialized plan.
+  const options = r.options.map((o) => (o.value == null ? o.key : `${o.key}=${o.value}`))
   channel.mount(
     id,
     r.strategy,

@@ -1,14 +1,16 @@
 //! How jobs reach the mount threads and their results come back: one `Channel` per
 //! JavaScript thread (the main thread, or each worker), made once.
 //!
-//! A job finishes on a mount thread, puts its result in the channel's queue and, if the
-//! queue was empty, wakes the JavaScript thread through one threadsafe function made with
-//! the channel. The JavaScript side then drains every result that is ready at once. So a
-//! call costs a queue push each way and at most one wake-up, and no per-call handle is made
-//! on the event loop (a Promise's own deferred would make and close one every time).
+//! A job finishes on a mount thread, puts its result in the channel's queue and, unless the
+//! JavaScript thread is already due to look at the queue, wakes it through one threadsafe
+//! function made with the channel. The JavaScript side then drains the results, a few dozen
+//! per call, until none is left. So a call costs a queue push each way and at most one
+//! wake-up, and no per-call handle is made on the event loop (a Promise's own deferred would
+//! make and close one every time).
 //!
 //! The threadsafe function keeps the event loop alive only while jobs are in flight.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
@@ -29,8 +31,9 @@ use crate::values::{
 type Wake = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 struct Ready {
-  results: Vec<NativeCompletion>,
-  /// Whether a wake-up is on its way that will see `results`.
+  results: VecDeque<NativeCompletion>,
+  /// Whether a wake-up is on its way, or the JavaScript side is still draining: either way
+  /// `results` will be seen without another wake-up.
   signalled: bool,
 }
 
@@ -44,7 +47,7 @@ impl Shared {
   fn finish(&self, result: NativeCompletion) {
     let wake = {
       let mut ready = self.ready.lock().expect("channel queue");
-      ready.results.push(result);
+      ready.results.push_back(result);
       !std::mem::replace(&mut ready.signalled, true)
     };
     // Closing means the JavaScript thread is gone, and with it whoever waited.
@@ -79,7 +82,7 @@ impl Channel {
       .weak::<true>()
       .build()?;
     let ready = Mutex::new(Ready {
-      results: Vec::new(),
+      results: VecDeque::new(),
       signalled: false,
     });
     Ok(Channel {
@@ -159,13 +162,16 @@ impl Channel {
     })
   }
 
-  /// Every result that is ready, in the order the jobs finished.
+  /// Up to `max` of the results that are ready, oldest first. While more are left, no new
+  /// wake-up comes: the caller drains again until a drain comes back empty.
   #[napi]
-  pub fn drain(&mut self, env: &Env) -> Result<Vec<NativeCompletion>> {
-    let results = {
+  pub fn drain(&mut self, env: &Env, max: u32) -> Result<Vec<NativeCompletion>> {
+    let results: Vec<NativeCompletion> = {
       let mut ready = self.shared.ready.lock().expect("channel queue");
-      ready.signalled = false;
-      std::mem::take(&mut ready.results)
+      let taken = ready.results.len().min(max as usize);
+      let results = ready.results.drain(..taken).collect();
+      ready.signalled = !ready.results.is_empty();
+      results
     };
     self.in_flight = self.in_flight.saturating_sub(results.len() as u32);
     if self.in_flight == 0 && !results.is_empty() {

@@ -101,14 +101,17 @@ pub(crate) fn core_request(req: NativeMountRequest) -> Result<MountRequest, Nati
     cwd: req.cwd.map(PathBuf::from),
     target: req.target.into(),
     lower: split(&req.lower, req.lower_count, "lower layer paths")?
+      .into_iter()
       .map(PathBuf::from)
       .collect(),
     data_layers: split(&req.data_layers, req.data_count, "data layer paths")?
+      .into_iter()
       .map(PathBuf::from)
       .collect(),
     upper: req.upper.map(PathBuf::from),
     work: req.work.map(PathBuf::from),
     options: split(&req.options, req.options_count, "options")?
+      .into_iter()
       .map(MountOption::parse)
       .collect(),
     data: req.data,
@@ -132,22 +135,21 @@ fn invalid(message: String) -> NativeError {
 }
 
 /// The `count` items of `joined`, which are separated by NUL. Another count means an item
-/// held a NUL byte itself, or was empty.
-fn split<'a>(
-  joined: &'a str,
-  count: u32,
-  what: &str,
-) -> Result<impl Iterator<Item = &'a str>, NativeError> {
-  let found = match joined {
-    "" => 0,
-    _ => joined.split('\0').count(),
+/// held a NUL byte itself; an empty item is refused too.
+fn split<'a>(joined: &'a str, count: u32, what: &str) -> Result<Vec<&'a str>, NativeError> {
+  let items: Vec<&str> = match (count, joined) {
+    (0, "") => Vec::new(),
+    _ => joined.split('\0').collect(),
   };
-  if found != count as usize {
-    return Err(invalid(format!(
-      "{count} {what} expected, {found} found: one is empty or holds a NUL byte"
-    )));
+  if items.len() != count as usize {
+    let found = items.len();
+    let msg = format!("{count} {what} expected, {found} found: one holds a NUL byte");
+    return Err(invalid(msg));
   }
-  Ok(joined.split('\0').filter(move |_| count > 0))
+  if items.iter().any(|item| item.is_empty()) {
+    return Err(invalid(format!("one of the {count} {what} is empty")));
+  }
+  Ok(items)
 }
 
 /// What a job that panicked reports: a bug in this package, never an outcome of a mount.
