@@ -10,7 +10,7 @@ import { posix } from 'node:path'
 import test from 'ava'
 import fc from 'fast-check'
 
-import { plan, probeSync } from '../src'
+import { OverlayError, STRATEGIES, plan, probeSync } from '../src'
 import type { Features, MountOptions } from '../src'
 import { checkMountOptions } from '../src/options'
 import { checkPath, isNormal } from '../src/paths'
@@ -79,6 +79,14 @@ function refusal(o: MountOptions, features: Features): string | null {
   }
 }
 
+/** A kernel with every strategy, whatever this one has. */
+const FULL_FEATURES: Features = {
+  ...probeSync(),
+  newMountApi: true,
+  lowerdirPlus: true,
+  fdLayers: true,
+}
+
 const POOL = ['/', '/a', '/a/b', '/a/bc', '/a/b/c', '/c', '/d/e']
 const pooled = fc.constantFrom(...POOL)
 const layerSet = fc.record({
@@ -122,4 +130,47 @@ test('plans of one array share its checked layers, which no plan can change', (t
   t.true(Object.isFrozen(first.lower))
   t.throws(() => (first.lower as string[]).push('/x/three'), { instanceOf: TypeError })
   t.deepEqual(plan({ lower, target: '/v' }).lower, ['/x/one', '/x/two'])
+})
+
+test('a lower array is read once per plan, whatever its methods and getters say', (t) => {
+  // Its own slice() answers with the live array: a copy made with it would follow changes.
+  class Live extends Array<string> {
+    slice(): Live {
+      return this
+    }
+  }
+  const live = Live.from(['/x/one', '/x/two'])
+  t.deepEqual(plan({ lower: live, target: '/t' }).lower, ['/x/one', '/x/two'])
+  live[0] = 'relative'
+  t.throws(() => plan({ lower: live, target: '/t' }), { message: /lower\[0\] 'relative'/ })
+
+  // A getter that answers differently from the first read on.
+  let reads = 0
+  const shifty: string[] = ['/x/two']
+  Object.defineProperty(shifty, 0, { get: () => (reads++ === 0 ? '/x/ok' : '/x/evil') })
+  t.deepEqual(plan({ lower: shifty, target: '/t' }).lower, ['/x/ok'])
+  t.deepEqual(plan({ lower: shifty, target: '/t' }).lower, ['/x/evil'])
+})
+
+test('a hole in a list of layers is refused like any item that is not a string', (t) => {
+  // eslint-disable-next-line no-sparse-arrays
+  for (const lower of [
+    [, '/x/a'],
+    ['/x/a', , '/x/b'],
+    [, , '/x/z'],
+  ] as string[][]) {
+    t.throws(() => plan({ lower, target: '/t' }), {
+      instanceOf: OverlayError,
+      message: /lower\[\d\] must be a string, got undefined/,
+    })
+  }
+})
+
+test("every strategy's plan has frozen layer lists", (t) => {
+  const lower = ['/x/one', '/x/two']
+  for (const strategy of STRATEGIES) {
+    const planned = plan({ lower, target: '/t', strategy }, FULL_FEATURES)
+    t.true(Object.isFrozen(planned.lower), strategy)
+    t.true(Object.isFrozen(planned.dataLayers), strategy)
+  }
 })

@@ -63,10 +63,15 @@ export function checkedList(given: readonly unknown[], kind: string): CheckedLis
   if (given.length === 0) return EMPTY
   const hit = known.get(given)
   if (hit && sameItems(hit.items, given)) return hit.list
-  const paths = Object.freeze(given.map((p, i) => checkPath(p, kind, i)))
+  // Each item is read once, into a plain copy that is both checked and kept: an array whose
+  // own methods or getters answer differently from one read to the next cannot make the
+  // check and the copy disagree. A hole reads as undefined, and is refused as not a string.
+  const items: unknown[] = []
+  for (let i = 0; i < given.length; i++) items.push(given[i])
+  const paths = Object.freeze(items.map((p, i) => checkPath(p, kind, i)))
   const first = new Map<string, number>()
   for (let i = paths.length - 1; i >= 0; i--) first.set(paths[i], i)
   const list = { paths, first }
-  known.set(given, { items: given.slice(), list })
+  known.set(given, { items, list })
   return list
 }

@@ -64,8 +64,8 @@ const AS_GIVEN = null
 
 /**
  * The plan's fields for `strategy`, with every path passed through `map`, or taken as it is
- * (`AS_GIVEN`): then the lists are the checked ones themselves, frozen and shared by every
- * plan of the layer set, so that they are not copied per mount.
+ * (`AS_GIVEN`): then the lists are the checked ones themselves, shared by every plan of the
+ * layer set, so that they are not copied per mount. Either way they are frozen.
  */
 function request(
   strategy: Strategy,
@@ -75,8 +75,8 @@ function request(
   data: string | null,
 ): Omit<Plan, 'strategy' | 'reason' | 'rejected' | 'pageSize' | 'layers'> {
   const each = map ?? ((p: string) => p)
-  const lower = map ? opts.lower.map(map) : opts.lower
-  const dataLayers = map ? opts.data.map(map) : opts.data
+  const lower = map ? Object.freeze(opts.lower.map(map)) : opts.lower
+  const dataLayers = map ? Object.freeze(opts.data.map(map)) : opts.data
   const upper = opts.upper === undefined ? null : each(opts.upper)
   const work = opts.work === undefined ? null : each(opts.work)
   return {
