@@ -4,9 +4,14 @@
  * between them, instead of holding the loop for all of them at once.
  *
  * A burst is what runs before the next microtask checkpoint: one synchronous stretch of the
- * caller's code. Its first call always goes at once; later ones go at once while the
- * stretch is within budget, and otherwise wait their turn in a queue that a check-phase
- * callback serves, one budget per turn of the event loop, in order.
+ * caller's code. Its first call goes at once, however long the caller's own code ran
+ * before it, unless calls are still waiting: then it waits behind them, so that calls keep
+ * their order. Later calls go at once while the stretch is within budget. Waiting calls are
+ * let go by a check-phase callback, one budget per turn of the event loop, in order.
+ *
+ * A caller that awaits already-settled values between calls, without letting the event loop
+ * turn, starts a new stretch with each call, and all of them go at once: the budget cannot
+ * see past a loop of the caller's that never yields.
  */
 
 /** How long one slice of this package's work may hold the event loop, in ms. */
