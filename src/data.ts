@@ -5,6 +5,7 @@
  * and `workdir=` too. A `,` cannot be carried: an option parser (a security module's among
  * them) may split there before overlayfs sees the string, so such paths never reach here.
  */
+import type { NativeOption } from './native'
 import type { ParsedOption } from './options'
 
 /** Escapes a path for one entry of a legacy `lowerdir=` list. */
@@ -26,8 +27,9 @@ export interface LegacyLayers {
 }
 
 /** One extra option as mount data spells it. */
-export function optionText(option: ParsedOption): string {
-  return option.value === undefined ? option.key : `${option.key}=${option.value}`
+export function optionText(option: ParsedOption | NativeOption): string {
+  // A flag's value may also come back as null, from a plan kept as JSON.
+  return option.value == null ? option.key : `${option.key}=${option.value}`
 }
 
 /** The exact legacy mount data for these layers (paths as the kernel will resolve them). */

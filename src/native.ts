@@ -7,6 +7,7 @@ import { join } from 'node:path'
 
 import { Jobs } from './channel'
 import type { AddonChannel, ChannelConstructor } from './channel'
+import { optionText } from './data'
 import { ErrorCodes, OverlayError } from './errors'
 import type { Features } from './features'
 
@@ -62,8 +63,7 @@ export type NativeFeatures = Features
  */
 export function mountOn(channel: AddonChannel, id: number, request: NativeMountRequest): void {
   const r = request
-  // A flag's value may come back as null from a serialized plan.
-  const options = r.options.map((o) => (o.value == null ? o.key : `${o.key}=${o.value}`))
+  const options = r.options.map(optionText)
   channel.mount(
     id,
     r.strategy,
